@@ -1,0 +1,143 @@
+/**
+ * `deno task runtime`: the worker-runtime as its own process. Browsers never
+ * talk to it; the Workspace Backend does, with the token named by --token-env.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { isLoopbackHost, isName, parseListen } from "../shared/mod.ts";
+import { parseRuntimeConfig, type RuntimeConfig } from "./config.ts";
+import { FsStore } from "./fs_store.ts";
+import { MemoryStore } from "./memory_store.ts";
+import { Runtime } from "./runtime.ts";
+import { serveRuntime } from "./server.ts";
+
+const HELP = `yoi worker-runtime
+
+Usage: deno task runtime -- [options]
+
+  --id ID               runtime id, ^[a-z0-9][a-z0-9_-]{0,62}$ (default: local)
+  --display-name NAME   human name shown by the Backend (default: from config, else the id)
+  --listen HOST:PORT    address to listen on (default: 127.0.0.1:8790)
+  --store fs|memory     event store (default: fs)
+  --data-dir DIR        fs store directory (default: .yoi/runtime-data/<id>)
+  --token-env NAME      read the bearer token from environment variable NAME;
+                        required when listening on a non-loopback address
+  --config FILE         runtime config (TOML): display_name, default_profile, [profiles.*]
+  --ping-interval SEC   WebSocket ping interval (default: 30)
+  -h, --help            show this help
+
+Browsers never call a Runtime: register it in the Workspace Backend instead.`;
+
+function fail(msg: string): never {
+  console.error(`yoi runtime: ${msg}`);
+  Deno.exit(2);
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs({
+      // `deno task runtime -- …` passes the "--" through.
+      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      options: {
+        id: { type: "string", default: "local" },
+        "display-name": { type: "string" },
+        listen: { type: "string", default: "127.0.0.1:8790" },
+        store: { type: "string", default: "fs" },
+        "data-dir": { type: "string" },
+        "token-env": { type: "string" },
+        config: { type: "string" },
+        "ping-interval": { type: "string", default: "30" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    fail(`${(e as Error).message}\n\n${HELP}`);
+  }
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  const id = args.id!;
+  if (!isName(id)) fail(`--id "${id}" must match ^[a-z0-9][a-z0-9_-]{0,62}$`);
+  let listen;
+  try {
+    listen = parseListen(args.listen!);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  let token: string | undefined;
+  if (args["token-env"]) {
+    token = Deno.env.get(args["token-env"]);
+    if (!token) {
+      fail(`--token-env ${args["token-env"]}: that environment variable is empty or unset`);
+    }
+  }
+  if (!isLoopbackHost(listen.hostname) && !token) {
+    fail(
+      `refusing to listen on non-loopback address ${listen.hostname} without a token; ` +
+        `pass --token-env NAME with the token in $NAME`,
+    );
+  }
+  let config: RuntimeConfig = { profiles: {} };
+  if (args.config) {
+    try {
+      config = parseRuntimeConfig(await Deno.readTextFile(args.config));
+    } catch (e) {
+      fail(e instanceof Deno.errors.NotFound ? "--config file not found" : (e as Error).message);
+    }
+  }
+  const store = args.store === "memory"
+    ? new MemoryStore()
+    : args.store === "fs"
+    ? new FsStore(args["data-dir"] ?? `.yoi/runtime-data/${id}`)
+    : fail(`--store must be fs or memory, got "${args.store}"`);
+  const ping = Number(args["ping-interval"]);
+  if (!Number.isFinite(ping) || ping < 0) fail("--ping-interval must be a number of seconds");
+
+  const runtime = await Runtime.open({
+    runtimeId: id,
+    displayName: args["display-name"] ?? config.display_name,
+    store,
+    profiles: config.profiles,
+    defaultProfile: config.default_profile,
+  });
+  for (const d of runtime.diagnostics) {
+    console.error(`yoi runtime: ${d.severity}: ${d.code}: ${d.message}`);
+  }
+
+  const abort = new AbortController();
+  const server = serveRuntime({
+    runtime,
+    token,
+    pingIntervalSec: ping,
+    hostname: listen.hostname,
+    port: listen.port,
+    signal: abort.signal,
+    onListen: (addr) => {
+      const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+      console.log(
+        `yoi runtime "${id}" listening on http://${host}:${addr.port} ` +
+          `(store: ${store.kind}, auth: ${token ? "bearer token" : "none"})`,
+      );
+    },
+  });
+
+  let shuttingDown = false;
+  const shutdown = async () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    console.log(`yoi runtime "${id}" stopping`);
+    // Turns are cancelled and streams closed first so open WebSockets let the server finish.
+    await runtime.shutdown();
+    abort.abort();
+    await server.finished;
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", shutdown);
+  Deno.addSignalListener("SIGINT", shutdown);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,20 @@
+/**
+ * worker-runtime as a library. Embedding it pulls in no HTTP framework: the
+ * REST/WS server lives in `server.ts` and is imported only by processes that serve.
+ * @module
+ */
+export { Runtime, type RuntimeOptions } from "./runtime.ts";
+export { type CloseReason, Subscription, type SubscriptionOptions } from "./subscription.ts";
+export type { EventStore, RestoredWorker, StoreOpenResult, WorkerRecord } from "./store.ts";
+export type { Engine, OutputChunk, TurnContext, TurnResult } from "./engine.ts";
+export { MemoryStore } from "./memory_store.ts";
+export { FsStore } from "./fs_store.ts";
+export { EchoEngine, type EchoOptions } from "./echo_engine.ts";
+export { CommandEngine } from "./command_engine.ts";
+export {
+  BUILTIN_PROFILES,
+  engineFor,
+  parseRuntimeConfig,
+  type ProfileSpec,
+  type RuntimeConfig,
+} from "./config.ts";

@@ -1,0 +1,172 @@
+/**
+ * The Runtime's REST command API and WebSocket event API (DESIGN §4).
+ *
+ * Browsers never call a Runtime: the Workspace Backend is the only client.
+ * It owns the endpoint and the token and re-exposes workers under
+ * `runtime_id + worker_id`. Handlers here parse, call {@link Runtime}, and
+ * shape the reply; they never re-implement worker semantics.
+ * @module
+ */
+import { Hono } from "hono";
+import {
+  ApiError,
+  CreateWorkerRequestSchema,
+  errorResponse,
+  EventsQuerySchema,
+  InputRequestSchema,
+  parseJsonBody,
+  parseWith,
+  secretsEqual,
+  TranscriptQuerySchema,
+} from "../shared/mod.ts";
+import type { Runtime } from "./runtime.ts";
+
+export interface RuntimeServerOptions {
+  runtime: Runtime;
+  /** When set, every route requires `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Seconds between WebSocket pings; a peer that misses a pong is dropped (default 30). */
+  pingIntervalSec?: number;
+  /** Bytes buffered on a WS before the sender waits for the socket to drain. */
+  wsHighWaterMark?: number;
+}
+
+/** Builds the Hono app for a Runtime; serve it with {@link serveRuntime} or `Deno.serve`. */
+export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
+  const { runtime } = opts;
+  const app = new Hono();
+
+  app.onError((err) => {
+    if (err instanceof ApiError) return errorResponse(err);
+    console.error(`runtime ${runtime.runtimeId}: unexpected error: ${err.name}`);
+    return errorResponse(new ApiError("internal_error", "The runtime hit an unexpected error."));
+  });
+  app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
+
+  if (opts.token !== undefined) {
+    const token = opts.token;
+    app.use("*", async (c, next) => {
+      const h = c.req.header("authorization") ?? "";
+      const m = /^Bearer (.+)$/.exec(h);
+      if (!m || !(await secretsEqual(m[1], token))) {
+        return errorResponse(
+          new ApiError("unauthorized", "A valid bearer token is required."),
+          { "www-authenticate": "Bearer" },
+        );
+      }
+      await next();
+    });
+  }
+
+  app.get("/v1/runtime", (c) => c.json({ runtime: runtime.summary() }));
+
+  app.get(
+    "/v1/workers",
+    (c) => c.json({ workers: runtime.listWorkers(), diagnostics: runtime.diagnostics }),
+  );
+
+  app.post("/v1/workers", async (c) => {
+    const body = await parseJsonBody(c.req.raw, CreateWorkerRequestSchema);
+    return c.json({ worker: await runtime.createWorker(body) }, 201);
+  });
+
+  app.get(
+    "/v1/workers/:worker_id",
+    (c) => c.json({ worker: runtime.getWorker(c.req.param("worker_id")) }),
+  );
+
+  app.post("/v1/workers/:worker_id/input", async (c) => {
+    const id = c.req.param("worker_id");
+    runtime.getWorker(id); // unknown worker wins over a bad body
+    const { text } = await parseJsonBody(c.req.raw, InputRequestSchema);
+    return c.json({ ack: await runtime.input(id, text) }, 202);
+  });
+
+  app.post(
+    "/v1/workers/:worker_id/cancel",
+    async (c) => c.json({ ack: await runtime.cancel(c.req.param("worker_id")) }),
+  );
+
+  app.post(
+    "/v1/workers/:worker_id/stop",
+    async (c) => c.json({ ack: await runtime.stop(c.req.param("worker_id")) }),
+  );
+
+  app.get("/v1/workers/:worker_id/transcript", async (c) => {
+    const q = parseWith(TranscriptQuerySchema, c.req.query());
+    return c.json(await runtime.transcript(c.req.param("worker_id"), q.after, q.limit));
+  });
+
+  app.get("/v1/workers/:worker_id/events", (c) => {
+    const id = c.req.param("worker_id");
+    const { after } = parseWith(EventsQuerySchema, c.req.query());
+    runtime.getWorker(id);
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError("invalid_request", "This route needs a WebSocket upgrade.");
+    }
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
+      idleTimeout: opts.pingIntervalSec ?? 30,
+    });
+    const sub = runtime.subscribe(id, after);
+    pumpEvents(socket, sub, opts.wsHighWaterMark ?? 1 << 20);
+    return response;
+  });
+
+  return app;
+}
+
+/** WS close code used when the runtime ends a stream for a typed reason. */
+export const WS_CLOSE_TYPED = 4000;
+
+function pumpEvents(
+  socket: WebSocket,
+  sub: ReturnType<Runtime["subscribe"]>,
+  highWater: number,
+) {
+  socket.addEventListener("close", () => sub.close());
+  socket.addEventListener("error", () => sub.close());
+  socket.addEventListener("open", async () => {
+    let lastSent = sub.cursor;
+    try {
+      for (let e = await sub.next(); e; e = await sub.next()) {
+        if (socket.readyState !== WebSocket.OPEN) return;
+        socket.send(JSON.stringify(e));
+        lastSent = e.seq;
+        while (socket.bufferedAmount > highWater && socket.readyState === WebSocket.OPEN) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+      const why = sub.closeReason;
+      if (why && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({
+          type: "stream.closed",
+          code: why.code,
+          message: why.message,
+          after: lastSent,
+        }));
+        socket.close(WS_CLOSE_TYPED, why.code);
+      }
+    } catch {
+      sub.close();
+      if (socket.readyState === WebSocket.OPEN) socket.close(1011, "internal_error");
+    }
+  });
+}
+
+export interface ServeRuntimeOptions extends RuntimeServerOptions {
+  hostname: string;
+  port: number;
+  signal?: AbortSignal;
+  onListen?: (addr: Deno.NetAddr) => void;
+}
+
+/** Serves a Runtime over HTTP on Deno.serve. */
+export function serveRuntime(opts: ServeRuntimeOptions): Deno.HttpServer<Deno.NetAddr> {
+  const app = createRuntimeApp(opts);
+  return Deno.serve({
+    hostname: opts.hostname,
+    port: opts.port,
+    signal: opts.signal,
+    onListen: opts.onListen ?? (() => {}),
+  }, app.fetch);
+}

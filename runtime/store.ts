@@ -1,0 +1,43 @@
+/**
+ * The durable store contract: one append-only event log per worker plus a
+ * small worker record. The log is the truth; status is derived from it.
+ * @module
+ */
+import type { Diagnostic, WorkerEvent } from "../shared/mod.ts";
+
+/** What a worker is, apart from its log. Written once at create. */
+export interface WorkerRecord {
+  worker_id: string;
+  profile: string;
+  display_name: string;
+  created_at: string;
+  request_id?: string;
+}
+
+/** A worker as found when a store is opened: its record and its whole log. */
+export interface RestoredWorker {
+  record: WorkerRecord;
+  events: WorkerEvent[];
+}
+
+export interface StoreOpenResult {
+  workers: RestoredWorker[];
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Persistence for a Runtime. Calls for one worker are issued in order by the
+ * Runtime; `append` resolves once the events are handed to the OS (they then
+ * survive a crash of this process). `flush` makes them durable on disk.
+ */
+export interface EventStore {
+  /** Human name of the store kind, e.g. "memory" or "fs" (never a path). */
+  readonly kind: string;
+  open(): Promise<StoreOpenResult>;
+  createWorker(record: WorkerRecord): Promise<void>;
+  append(workerId: string, events: WorkerEvent[]): Promise<void>;
+  /** Events with `seq > after`, at most `limit`, in order. */
+  read(workerId: string, after: number, limit: number): Promise<WorkerEvent[]>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

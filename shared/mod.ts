@@ -1,0 +1,8 @@
+/**
+ * Schemas, types, error codes and the id rule shared by runtime, backend and web.
+ * @module
+ */
+export * from "./ids.ts";
+export * from "./errors.ts";
+export * from "./runtime_dto.ts";
+export * from "./http.ts";

@@ -1,0 +1,173 @@
+/**
+ * DTOs of the Runtime API (DESIGN §4). The Backend re-uses them in its own
+ * envelopes, so these are the single definitions for both sides.
+ * @module
+ */
+import { z } from "zod";
+import { DiagnosticSchema } from "./errors.ts";
+import { ProfileName, RuntimeId, WorkerId } from "./ids.ts";
+
+export const PROTOCOL_NAME = "yoi-worker-runtime";
+export const PROTOCOL_VERSION = 1;
+
+/** The operations a Runtime may offer; every one is a boolean in `capabilities`. */
+export const OPERATIONS = [
+  "list_workers",
+  "worker_detail",
+  "create_worker",
+  "input",
+  "stop",
+  "cancel",
+  "transcript",
+  "events_ws",
+] as const;
+export type Operation = typeof OPERATIONS[number];
+
+export const CapabilitiesSchema = z.object({
+  list_workers: z.boolean(),
+  worker_detail: z.boolean(),
+  create_worker: z.boolean(),
+  input: z.boolean(),
+  stop: z.boolean(),
+  cancel: z.boolean(),
+  transcript: z.boolean(),
+  events_ws: z.boolean(),
+});
+export type Capabilities = z.infer<typeof CapabilitiesSchema>;
+
+export const RuntimeSummarySchema = z.object({
+  runtime_id: RuntimeId,
+  display_name: z.string(),
+  status: z.enum(["running", "stopping"]),
+  protocol: z.object({ name: z.string(), version: z.number().int() }),
+  capabilities: CapabilitiesSchema,
+  profiles: z.array(ProfileName),
+  worker_count: z.number().int().nonnegative(),
+  os: z.string(),
+  arch: z.string(),
+  started_at: z.string(),
+});
+export type RuntimeSummary = z.infer<typeof RuntimeSummarySchema>;
+
+export const WorkerStatusSchema = z.enum(["idle", "busy", "stopped"]);
+export type WorkerStatus = z.infer<typeof WorkerStatusSchema>;
+
+export const TurnOutcomeSchema = z.enum(["completed", "failed", "cancelled"]);
+export type TurnOutcome = z.infer<typeof TurnOutcomeSchema>;
+
+export const WorkerSummarySchema = z.object({
+  runtime_id: RuntimeId,
+  worker_id: WorkerId,
+  display_name: z.string(),
+  profile: ProfileName,
+  status: WorkerStatusSchema,
+  created_at: z.string(),
+  last_seq: z.number().int().nonnegative(),
+});
+export type WorkerSummary = z.infer<typeof WorkerSummarySchema>;
+
+export const WorkerDetailSchema = WorkerSummarySchema.extend({
+  updated_at: z.string(),
+  turn_count: z.number().int().nonnegative(),
+  last_turn_outcome: TurnOutcomeSchema.nullable(),
+});
+export type WorkerDetail = z.infer<typeof WorkerDetailSchema>;
+
+export const EVENT_TYPES = [
+  "worker.created",
+  "worker.status",
+  "input.accepted",
+  "turn.started",
+  "output.delta",
+  "turn.completed",
+  "turn.failed",
+  "turn.cancelled",
+  "worker.stopped",
+] as const;
+export const WorkerEventTypeSchema = z.enum(EVENT_TYPES);
+export type WorkerEventType = typeof EVENT_TYPES[number];
+
+/** One entry of a worker's durable log; `seq` starts at 1 and never repeats. */
+export const WorkerEventSchema = z.object({
+  seq: z.number().int().positive(),
+  worker_id: WorkerId,
+  at: z.string(),
+  type: WorkerEventTypeSchema,
+  data: z.record(z.string(), z.unknown()),
+});
+export type WorkerEvent = z.infer<typeof WorkerEventSchema>;
+
+/** A non-event WS frame: `type` starts with `stream.` and there is no `seq`. */
+export const ControlFrameSchema = z.object({
+  type: z.string().startsWith("stream."),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  after: z.number().int().nonnegative().optional(),
+});
+export type ControlFrame = z.infer<typeof ControlFrameSchema>;
+
+/** Whether a parsed WS message is a control frame rather than an event. */
+export function isControlFrame(msg: unknown): msg is ControlFrame {
+  return typeof msg === "object" && msg !== null && !("seq" in msg) &&
+    typeof (msg as { type?: unknown }).type === "string" &&
+    (msg as { type: string }).type.startsWith("stream.");
+}
+
+/** Longest accepted display name (DESIGN §6). */
+export const DISPLAY_NAME_MAX = 80;
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+export const DisplayName = z.string().max(DISPLAY_NAME_MAX, "must be at most 80 characters")
+  .refine((s) => !CONTROL_CHARS.test(s), "must not contain control characters");
+
+/** Longest accepted input text, in characters. */
+export const INPUT_TEXT_MAX = 256 * 1024;
+
+export const CreateWorkerRequestSchema = z.strictObject({
+  profile: ProfileName.optional(),
+  display_name: DisplayName.optional(),
+  request_id: z.string().min(1).max(128).optional(),
+});
+export type CreateWorkerRequest = z.infer<typeof CreateWorkerRequestSchema>;
+
+export const InputRequestSchema = z.strictObject({
+  text: z.string().min(1, "must not be empty").max(INPUT_TEXT_MAX),
+});
+export type InputRequest = z.infer<typeof InputRequestSchema>;
+
+export const AckSchema = z.object({
+  worker_id: WorkerId,
+  status: WorkerStatusSchema,
+  seq: z.number().int().nonnegative(),
+});
+export type Ack = z.infer<typeof AckSchema>;
+
+/** Default and largest `limit` for transcript pages. */
+export const TRANSCRIPT_LIMIT_DEFAULT = 500;
+export const TRANSCRIPT_LIMIT_MAX = 5000;
+
+export const TranscriptQuerySchema = z.object({
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().positive().max(TRANSCRIPT_LIMIT_MAX).default(
+    TRANSCRIPT_LIMIT_DEFAULT,
+  ),
+});
+export type TranscriptQuery = z.infer<typeof TranscriptQuerySchema>;
+
+export const EventsQuerySchema = z.object({
+  after: z.coerce.number().int().nonnegative().default(0),
+});
+
+// Envelopes of the Runtime API.
+export const RuntimeEnvelopeSchema = z.object({ runtime: RuntimeSummarySchema });
+export const WorkerListEnvelopeSchema = z.object({
+  workers: z.array(WorkerSummarySchema),
+  diagnostics: z.array(DiagnosticSchema).default([]),
+});
+export const WorkerEnvelopeSchema = z.object({ worker: WorkerDetailSchema });
+export const AckEnvelopeSchema = z.object({ ack: AckSchema });
+export const TranscriptEnvelopeSchema = z.object({
+  entries: z.array(WorkerEventSchema),
+  next_after: z.number().int().nonnegative(),
+});
+export type TranscriptPage = z.infer<typeof TranscriptEnvelopeSchema>;
