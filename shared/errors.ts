@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   // diagnostics only
   store_torn_line_truncated: 200,
   store_corrupt_line_skipped: 200,
+  store_entry_skipped: 200,
   turn_interrupted_by_restart: 200,
   stream_lagging: 200,
 } as const;

@@ -1,0 +1,122 @@
+/**
+ * Starts real worker-runtime processes on 127.0.0.1 for tests and benchmarks.
+ * Port 0 is passed and the bound port is read from the process's first line,
+ * so parallel tests never race for a port.
+ * @module
+ */
+
+const MAIN = new URL("../../runtime/main.ts", import.meta.url).pathname;
+
+export interface RuntimeProcessOptions {
+  id?: string;
+  /** Fixed port (e.g. to restart on the same port); default 0 = any free port. */
+  port?: number;
+  store?: "fs" | "memory";
+  dataDir?: string;
+  /** Bearer token; passed through the environment, never on the command line. */
+  token?: string;
+  /** Runtime config file text (TOML); written to a temp file. */
+  config?: string;
+  displayName?: string;
+  extraArgs?: string[];
+}
+
+export class RuntimeProcess {
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  readonly url: string;
+  readonly id: string;
+  #output: string[];
+  #tmp: string[];
+
+  private constructor(
+    child: Deno.ChildProcess,
+    port: number,
+    id: string,
+    output: string[],
+    tmp: string[],
+  ) {
+    this.child = child;
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+    this.id = id;
+    this.#output = output;
+    this.#tmp = tmp;
+  }
+
+  /** Everything the process printed so far (stdout and stderr). */
+  get output(): string {
+    return this.#output.join("");
+  }
+
+  static async start(opts: RuntimeProcessOptions = {}): Promise<RuntimeProcess> {
+    const id = opts.id ?? "test";
+    const tmp: string[] = [];
+    const args = ["run", "-A", MAIN, "--id", id, "--listen", `127.0.0.1:${opts.port ?? 0}`];
+    args.push("--store", opts.store ?? "memory");
+    if (opts.dataDir) args.push("--data-dir", opts.dataDir);
+    if (opts.displayName) args.push("--display-name", opts.displayName);
+    const env: Record<string, string> = {};
+    if (opts.token !== undefined) {
+      env.YOI_TEST_RUNTIME_TOKEN = opts.token;
+      args.push("--token-env", "YOI_TEST_RUNTIME_TOKEN");
+    }
+    if (opts.config !== undefined) {
+      const f = await Deno.makeTempFile({ suffix: ".toml" });
+      await Deno.writeTextFile(f, opts.config);
+      tmp.push(f);
+      args.push("--config", f);
+    }
+    args.push(...(opts.extraArgs ?? []));
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output: string[] = [];
+    const port = await new Promise<number>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => finish(new Error("runtime did not start in 20 s")), 20_000);
+      function finish(v: number | Error) {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        v instanceof Error ? reject(v) : resolve(v);
+      }
+      const pump = async (stream: ReadableStream<Uint8Array>) => {
+        for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+          output.push(text);
+          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(""));
+          if (m) finish(Number(m[1]));
+        }
+      };
+      pump(child.stdout).catch(() => {});
+      pump(child.stderr).catch(() => {});
+      child.status.then((s) =>
+        finish(new Error(`runtime exited with ${s.code} before listening:\n${output.join("")}`))
+      );
+    });
+    return new RuntimeProcess(child, port, id, output, tmp);
+  }
+
+  /** Sends a signal and waits for the exit status. */
+  async kill(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(signal);
+    } catch { /* already gone */ }
+    const status = await this.child.status;
+    for (const f of this.#tmp) await Deno.remove(f).catch(() => {});
+    return status;
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.kill("SIGKILL");
+  }
+}
+
+/** Headers for a runtime call with an optional bearer token. */
+export function authHeaders(token?: string): HeadersInit {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
