@@ -6,3 +6,4 @@ export * from "./ids.ts";
 export * from "./errors.ts";
 export * from "./runtime_dto.ts";
 export * from "./http.ts";
+export * from "./backend_dto.ts";

@@ -1,0 +1,161 @@
+/**
+ * Assembles the Workspace Backend: embedded Runtime, remote runtimes from the
+ * config file, security guards, audit log and the `/api` routes.
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import {
+  ApiError,
+  type Diagnostic,
+  EMBEDDED_RUNTIME_ID,
+  errorResponse,
+  MAX_BODY_BYTES,
+} from "../shared/mod.ts";
+import {
+  FsStore,
+  MemoryStore,
+  parseRuntimeConfig,
+  Runtime,
+  type RuntimeConfig,
+} from "../runtime/mod.ts";
+import { registerApiRoutes, validationHook } from "./api.ts";
+import { AuditLog, auditMutations } from "./audit.ts";
+import { type BackendConfig, loadBackendConfig } from "./config.ts";
+import { EmbeddedRuntimeHandle } from "./embedded_handle.ts";
+import { log as defaultLog } from "./log.ts";
+import { RemoteRuntimeHandle } from "./remote_handle.ts";
+import { RuntimeRegistry } from "./registry.ts";
+import type { RuntimeHandle } from "./runtime_handle.ts";
+import { adminTokenGuard, csrfGuard, hostGuard } from "./security.ts";
+
+export interface BackendOptions {
+  /** Workspace state folder (config, audit log, embedded runtime data). Default `.yoi`. */
+  stateDir?: string;
+  /** Config file; default `<stateDir>/workspace-backend.local.toml`. */
+  configPath?: string;
+  /** Port the server is bound to (for the Host allowlist and same-origin checks). */
+  port: number;
+  /** Required on every `/api` request when set (mandatory beyond loopback). */
+  adminToken?: string;
+  /** Embedded runtime store: "fs" under `<stateDir>/runtime-data/embedded` (default) or "memory". */
+  embeddedStore?: "fs" | "memory";
+  /** Runtime config (TOML text) for the embedded runtime's profiles. */
+  embeddedConfig?: string;
+  fanoutDeadlineMs?: number;
+  remoteTimeoutMs?: number;
+  /** Backoff for remote event stream reconnects, ms. */
+  reconnectBackoffMs?: number[];
+  env?: (name: string) => string | undefined;
+  /** An already-loaded config (otherwise read from `configPath`). */
+  config?: BackendConfig;
+}
+
+export interface Backend {
+  app: OpenAPIHono;
+  registry: RuntimeRegistry;
+  embedded: Runtime;
+  config: BackendConfig;
+  close(): Promise<void>;
+}
+
+/** The OpenAPI document's header; paths come from the route declarations. */
+export const OPENAPI_INFO = {
+  openapi: "3.0.3",
+  info: {
+    title: "yoi Workspace Backend API",
+    version: "1",
+    description: "Browser-facing API. Runtimes are addressed by runtime_id + worker_id only.",
+  },
+};
+
+/** A body sent without a JSON content type would be silently ignored by validation; refuse it. */
+const requireJsonBody: MiddlewareHandler = async (c, next) => {
+  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD" &&
+    (Number(c.req.header("content-length") ?? "0") > 0 || c.req.header("transfer-encoding"));
+  const type = c.req.header("content-type") ?? "";
+  if (hasBody && !/^application\/json\b/i.test(type)) {
+    throw new ApiError("invalid_request", "Request bodies must be sent as application/json.");
+  }
+  await next();
+};
+
+export async function createBackend(opts: BackendOptions): Promise<Backend> {
+  const stateDir = opts.stateDir ?? ".yoi";
+  const config = opts.config ??
+    await loadBackendConfig(opts.configPath ?? `${stateDir}/workspace-backend.local.toml`);
+  const log = defaultLog;
+
+  let embeddedCfg: RuntimeConfig = { profiles: {} };
+  if (opts.embeddedConfig) embeddedCfg = parseRuntimeConfig(opts.embeddedConfig);
+  const embedded = await Runtime.open({
+    runtimeId: EMBEDDED_RUNTIME_ID,
+    displayName: embeddedCfg.display_name ?? "Embedded runtime",
+    store: opts.embeddedStore === "memory"
+      ? new MemoryStore()
+      : new FsStore(`${stateDir}/runtime-data/${EMBEDDED_RUNTIME_ID}`),
+    profiles: embeddedCfg.profiles,
+    defaultProfile: embeddedCfg.default_profile,
+  });
+
+  const handles: RuntimeHandle[] = [new EmbeddedRuntimeHandle(embedded)];
+  for (const r of config.remotes) {
+    handles.push(
+      new RemoteRuntimeHandle(r, {
+        timeoutMs: opts.remoteTimeoutMs,
+        env: opts.env,
+        backoffMs: opts.reconnectBackoffMs,
+      }),
+    );
+  }
+  const diagnostics: Diagnostic[] = [...config.diagnostics];
+  const registry = new RuntimeRegistry(handles, {
+    fanoutDeadlineMs: opts.fanoutDeadlineMs,
+    diagnostics,
+  });
+  const audit = new AuditLog(`${stateDir}/audit.log`);
+
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.onError((err) => {
+    if (err instanceof ApiError) return errorResponse(err);
+    if (err instanceof HTTPException && err.status === 400) {
+      return errorResponse(new ApiError("invalid_json", "Request body is not valid JSON."));
+    }
+    log.error("api.unexpected_error", { error: err });
+    return errorResponse(new ApiError("internal_error", "The Backend hit an unexpected error."));
+  });
+  app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
+
+  const hosts = { port: opts.port, extraHosts: config.allowedHosts };
+  app.use("*", hostGuard(hosts));
+  app.use("/api/*", auditMutations(audit));
+  app.use("/api/*", adminTokenGuard(opts.adminToken));
+  app.use("*", csrfGuard(hosts));
+  app.use("/api/*", requireJsonBody);
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () =>
+        errorResponse(
+          new ApiError("body_too_large", `Request body exceeds ${MAX_BODY_BYTES} bytes.`),
+        ),
+    }),
+  );
+
+  registerApiRoutes(app, { registry });
+  app.doc("/api/openapi.json", OPENAPI_INFO);
+
+  return {
+    app,
+    registry,
+    embedded,
+    config,
+    async close() {
+      await registry.close();
+      await audit.close();
+    },
+  };
+}

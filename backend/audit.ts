@@ -1,0 +1,139 @@
+/**
+ * The append-only audit log of DESIGN §8: one JSON line per mutating
+ * operation with time, operation, runtime id, worker id and outcome code —
+ * never bodies or secrets.
+ * @module
+ */
+import { dirname } from "node:path";
+import type { MiddlewareHandler } from "hono";
+
+/** What a caller records; only these fields are ever written. */
+export interface AuditEntry {
+  /** e.g. `"worker.create"`. */
+  operation: string;
+  runtime_id?: string;
+  worker_id?: string;
+  /** `"ok"` or an error code. */
+  outcome: string;
+}
+
+/** The exact shape of one written line. */
+export interface AuditLine {
+  at: string;
+  operation: string;
+  runtime_id: string | null;
+  worker_id: string | null;
+  outcome: string;
+}
+
+const enc = new TextEncoder();
+
+/**
+ * Appends audit lines to a file, creating parent directories on first use.
+ * Appends are serialized through a promise chain so concurrent callers never
+ * interleave partial lines.
+ */
+export class AuditLog {
+  readonly #path: string;
+  #file: Deno.FsFile | undefined;
+  #tail: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** Writes one line; resolves once it is written. Rejects after {@link close}. */
+  append(entry: AuditEntry): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("audit log is closed"));
+    // Pick fields explicitly so extra properties (bodies, tokens) never leak.
+    const line: AuditLine = {
+      at: new Date().toISOString(),
+      operation: String(entry.operation),
+      runtime_id: typeof entry.runtime_id === "string" ? entry.runtime_id : null,
+      worker_id: typeof entry.worker_id === "string" ? entry.worker_id : null,
+      outcome: String(entry.outcome),
+    };
+    const bytes = enc.encode(JSON.stringify(line) + "\n");
+    const run = this.#tail.then(() => this.#write(bytes));
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    if (!this.#file) {
+      await Deno.mkdir(dirname(this.#path), { recursive: true });
+      this.#file = await Deno.open(this.#path, {
+        append: true,
+        create: true,
+        mode: 0o600,
+      });
+    }
+    let off = 0;
+    while (off < bytes.length) off += await this.#file.write(bytes.subarray(off));
+  }
+
+  /** Waits for pending appends, then closes the file. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#tail;
+    this.#file?.close();
+    this.#file = undefined;
+  }
+}
+
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const WORKER_PATH = /^\/api\/runtimes\/([^/]+)(?:\/workers(?:\/([^/]+))?)?(?:\/([a-z]+))?$/;
+const SETTINGS_PATH = /^\/api\/settings\/runtime-connections(?:\/([^/]+))?(?:\/([a-z]+))?$/;
+
+/**
+ * Middleware that appends one audit line per mutating `/api` request, after it
+ * is answered: the operation, the ids from the path, and `ok` or the error code.
+ * It sits in one place so no route can forget it; bodies are never recorded.
+ */
+export function auditMutations(audit: AuditLog): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    if (!MUTATING.has(c.req.method)) return;
+    const path = new URL(c.req.url).pathname;
+    const entry = describeOperation(c.req.method, path);
+    let outcome = "ok";
+    let createdWorker: string | undefined;
+    try {
+      const body = await c.res.clone().json();
+      if (!c.res.ok) outcome = String(body?.error?.code ?? c.res.status);
+      else if (typeof body?.worker?.worker_id === "string") createdWorker = body.worker.worker_id;
+    } catch {
+      if (!c.res.ok) outcome = String(c.res.status);
+    }
+    await audit.append({
+      operation: entry.operation,
+      runtime_id: entry.runtime_id,
+      worker_id: entry.worker_id ?? createdWorker,
+      outcome,
+    }).catch(() => {});
+  };
+}
+
+/** Names an operation from its method and path, keeping only id-shaped path parts. */
+export function describeOperation(method: string, path: string): AuditEntry {
+  const safe = (s: string | undefined) =>
+    s !== undefined && /^[A-Za-z0-9_-]{1,64}$/.test(s)
+      ? s
+      : s === undefined
+      ? undefined
+      : "(invalid)";
+  let m = WORKER_PATH.exec(path);
+  if (m) {
+    const [, rid, wid, action] = m;
+    const op = wid ? `worker.${action ?? method.toLowerCase()}` : `worker.create`;
+    return { operation: op, runtime_id: safe(rid), worker_id: safe(wid), outcome: "" };
+  }
+  m = SETTINGS_PATH.exec(path);
+  if (m) {
+    const [, id, action] = m;
+    const op = action ? `connection.${action}` : id ? "connection.delete" : "connection.add";
+    return { operation: op, runtime_id: safe(id), outcome: "" };
+  }
+  return { operation: `${method} (unrouted)`, outcome: "" };
+}

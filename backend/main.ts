@@ -1,0 +1,142 @@
+/**
+ * `deno task dev`: the Workspace Backend on 127.0.0.1:8787 with the embedded
+ * Runtime and the remote runtimes of `.yoi/workspace-backend.local.toml`.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parseListen } from "../shared/mod.ts";
+import { createBackend } from "./app.ts";
+import { loadBackendConfig } from "./config.ts";
+import { log } from "./log.ts";
+import { assertListenAllowed } from "./security.ts";
+
+const HELP = `yoi Workspace Backend
+
+Usage: deno task dev -- [options]
+
+  --state-dir DIR          workspace state folder (default: .yoi)
+  --config FILE            backend config (default: <state-dir>/workspace-backend.local.toml)
+  --listen HOST:PORT       overrides [server] listen (default: 127.0.0.1:8787)
+  --admin-token-env NAME   admin token from $NAME, required on every /api request;
+                           mandatory when listening beyond loopback
+  --embedded-config FILE   runtime config (TOML profiles) for the embedded runtime
+  --embedded-store fs|memory  (default: fs, under <state-dir>/runtime-data/embedded)
+  --fanout-deadline-ms N   deadline for /api/workers fan-out (default: 2000)
+  --remote-timeout-ms N    per-request timeout towards remote runtimes (default: 5000)
+  -h, --help               show this help`;
+
+function fail(msg: string): never {
+  console.error(`yoi backend: ${msg}`);
+  Deno.exit(2);
+}
+
+function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) fail(`${name} must be a positive integer`);
+  return n;
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      options: {
+        "state-dir": { type: "string", default: ".yoi" },
+        config: { type: "string" },
+        listen: { type: "string" },
+        "admin-token-env": { type: "string" },
+        "embedded-config": { type: "string" },
+        "embedded-store": { type: "string", default: "fs" },
+        "fanout-deadline-ms": { type: "string" },
+        "remote-timeout-ms": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    fail(`${(e as Error).message}\n\n${HELP}`);
+  }
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  const stateDir = args["state-dir"]!;
+  const configPath = args.config ?? `${stateDir}/workspace-backend.local.toml`;
+  const config = await loadBackendConfig(configPath);
+  for (const d of config.diagnostics) log.warn("config.diagnostic", { ...d });
+
+  let listen;
+  try {
+    listen = parseListen(args.listen ?? config.listen);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  let adminToken: string | undefined;
+  if (args["admin-token-env"]) {
+    adminToken = Deno.env.get(args["admin-token-env"]);
+    if (!adminToken) {
+      fail(`--admin-token-env ${args["admin-token-env"]}: variable is empty or unset`);
+    }
+    log.addSecret(adminToken);
+  }
+  try {
+    assertListenAllowed(listen.hostname, adminToken);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  let embeddedConfig: string | undefined;
+  if (args["embedded-config"]) {
+    try {
+      embeddedConfig = await Deno.readTextFile(args["embedded-config"]);
+    } catch {
+      fail("--embedded-config file could not be read");
+    }
+  }
+  const store = args["embedded-store"];
+  if (store !== "fs" && store !== "memory") fail("--embedded-store must be fs or memory");
+
+  // The Host allowlist needs the bound port, so the app is built once the socket listens.
+  let handler: ((req: Request) => Response | Promise<Response>) | null = null;
+  const abort = new AbortController();
+  const server = Deno.serve({
+    hostname: listen.hostname,
+    port: listen.port,
+    signal: abort.signal,
+    onListen: () => {},
+  }, (req) => handler ? handler(req) : new Response("starting", { status: 503 }));
+  const port = server.addr.port;
+  const backend = await createBackend({
+    stateDir,
+    config,
+    port,
+    adminToken,
+    embeddedConfig,
+    embeddedStore: store,
+    fanoutDeadlineMs: positiveInt(args["fanout-deadline-ms"], "--fanout-deadline-ms"),
+    remoteTimeoutMs: positiveInt(args["remote-timeout-ms"], "--remote-timeout-ms"),
+  });
+  handler = backend.app.fetch;
+  const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
+  console.log(
+    `yoi workspace backend listening on http://${host}:${port} ` +
+      `(runtimes: ${backend.registry.ids().join(", ")})`,
+  );
+
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("yoi workspace backend stopping");
+    await backend.close();
+    abort.abort();
+    await server.finished;
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", shutdown);
+  Deno.addSignalListener("SIGINT", shutdown);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,47 @@
+/**
+ * One interface for every runtime the Backend routes to, whether it is the
+ * embedded library or a remote process. Errors are thrown as typed ApiErrors.
+ * @module
+ */
+import type {
+  Ack,
+  ControlFrame,
+  CreateWorkerRequest,
+  Diagnostic,
+  RuntimeEntry,
+  RuntimeKind,
+  TranscriptPage,
+  WorkerDetail,
+  WorkerEvent,
+  WorkerSummary,
+} from "../shared/mod.ts";
+
+/** A frame of a browser-facing event stream: a worker event or a `stream.*` control frame. */
+export type StreamFrame = WorkerEvent | ControlFrame;
+
+export interface WorkerList {
+  workers: WorkerSummary[];
+  diagnostics: Diagnostic[];
+}
+
+export interface RuntimeHandle {
+  readonly runtimeId: string;
+  readonly kind: RuntimeKind;
+  readonly displayName: string;
+  /** Live registry projection of this runtime; never throws (problems become diagnostics). */
+  describe(signal?: AbortSignal): Promise<RuntimeEntry>;
+  listWorkers(signal?: AbortSignal): Promise<WorkerList>;
+  getWorker(workerId: string): Promise<WorkerDetail>;
+  createWorker(req: CreateWorkerRequest): Promise<WorkerDetail>;
+  input(workerId: string, text: string): Promise<Ack>;
+  cancel(workerId: string): Promise<Ack>;
+  stop(workerId: string): Promise<Ack>;
+  transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage>;
+  /**
+   * Events with `seq > after`, then live, until `signal` aborts. Remote handles
+   * reconnect on their own and report it with `stream.reconnecting` / `stream.resumed`.
+   * Rejects before the first frame when the worker does not exist.
+   */
+  events(workerId: string, after: number, signal: AbortSignal): Promise<AsyncIterable<StreamFrame>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,207 @@
+/**
+ * The typed client of the Backend's browser-facing API, used by the web app
+ * (in the browser and during SSR) and by tests. It always sends the CSRF
+ * proof header and parses every reply with the shared schemas.
+ * @module
+ */
+import type { z } from "zod";
+import {
+  BackendAckEnvelopeSchema,
+  BackendWorkerEnvelopeSchema,
+  BackendWorkerListSchema,
+  HostListSchema,
+  RuntimeEntryEnvelopeSchema,
+  RuntimeListSchema,
+} from "./backend_dto.ts";
+import { ApiError, type ErrorBody, ErrorBodySchema } from "./errors.ts";
+import {
+  type CreateWorkerRequest,
+  TranscriptEnvelopeSchema,
+  type TranscriptPage,
+} from "./runtime_dto.ts";
+
+/** The header every mutating request carries (DESIGN §8). */
+export const CSRF_HEADER = "X-Yoi-Request";
+
+/** A failed API call: the typed error body, plus the HTTP status. */
+export class ApiClientError extends ApiError {
+  readonly httpStatus: number;
+  constructor(status: number, body: ErrorBody) {
+    super(body.error.code, body.error.message, body.diagnostics);
+    this.name = "ApiClientError";
+    this.httpStatus = status;
+  }
+}
+
+export interface ClientOptions {
+  /** Sent as `Authorization: Bearer` when the Backend requires an admin token. */
+  adminToken?: string;
+  fetch?: typeof fetch;
+  headers?: HeadersInit;
+}
+
+export class WorkspaceClient {
+  readonly baseUrl: string;
+  #opts: ClientOptions;
+
+  constructor(baseUrl: string, opts: ClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/$/, "");
+    this.#opts = opts;
+  }
+
+  listRuntimes() {
+    return this.#get("/api/runtimes", RuntimeListSchema);
+  }
+  getRuntime(runtimeId: string) {
+    return this.#get(`/api/runtimes/${enc(runtimeId)}`, RuntimeEntryEnvelopeSchema);
+  }
+  listAllWorkers() {
+    return this.#get("/api/workers", BackendWorkerListSchema);
+  }
+  hosts() {
+    return this.#get("/api/hosts", HostListSchema);
+  }
+  listWorkers(runtimeId: string) {
+    return this.#get(`/api/runtimes/${enc(runtimeId)}/workers`, BackendWorkerListSchema);
+  }
+  createWorker(runtimeId: string, req: CreateWorkerRequest = {}) {
+    return this.#send(
+      "POST",
+      `/api/runtimes/${enc(runtimeId)}/workers`,
+      req,
+      BackendWorkerEnvelopeSchema,
+    );
+  }
+  getWorker(runtimeId: string, workerId: string) {
+    return this.#get(this.#worker(runtimeId, workerId), BackendWorkerEnvelopeSchema);
+  }
+  input(runtimeId: string, workerId: string, text: string) {
+    return this.#send(
+      "POST",
+      `${this.#worker(runtimeId, workerId)}/input`,
+      { text },
+      BackendAckEnvelopeSchema,
+    );
+  }
+  cancel(runtimeId: string, workerId: string) {
+    return this.#send(
+      "POST",
+      `${this.#worker(runtimeId, workerId)}/cancel`,
+      undefined,
+      BackendAckEnvelopeSchema,
+    );
+  }
+  stop(runtimeId: string, workerId: string) {
+    return this.#send(
+      "POST",
+      `${this.#worker(runtimeId, workerId)}/stop`,
+      undefined,
+      BackendAckEnvelopeSchema,
+    );
+  }
+  transcript(
+    runtimeId: string,
+    workerId: string,
+    after = 0,
+    limit?: number,
+  ): Promise<TranscriptPage> {
+    const q = new URLSearchParams({ after: String(after) });
+    if (limit !== undefined) q.set("limit", String(limit));
+    return this.#get(
+      `${this.#worker(runtimeId, workerId)}/transcript?${q}`,
+      TranscriptEnvelopeSchema,
+    );
+  }
+  /** The WebSocket URL of a worker's event stream through the Backend. */
+  eventsUrl(runtimeId: string, workerId: string, after = 0): string {
+    const u = new URL(`${this.baseUrl}${this.#worker(runtimeId, workerId)}/events`);
+    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    u.searchParams.set("after", String(after));
+    return u.toString();
+  }
+
+  /** GET helper for routes added later (settings) that still want the typed errors. */
+  get<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
+    return this.#get(path, schema);
+  }
+  /** Mutating helper for routes added later (settings). */
+  send<S extends z.ZodType>(
+    method: "POST" | "DELETE" | "PUT" | "PATCH",
+    path: string,
+    body: unknown,
+    schema: S,
+  ): Promise<z.infer<S>> {
+    return this.#send(method, path, body, schema);
+  }
+
+  #worker(runtimeId: string, workerId: string) {
+    return `/api/runtimes/${enc(runtimeId)}/workers/${enc(workerId)}`;
+  }
+
+  #get<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
+    return this.#request("GET", path, undefined, schema);
+  }
+
+  #send<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S) {
+    return this.#request(method, path, body, schema);
+  }
+
+  async #request<S extends z.ZodType>(
+    method: string,
+    path: string,
+    body: unknown,
+    schema: S,
+  ): Promise<z.infer<S>> {
+    const headers = new Headers(this.#opts.headers);
+    headers.set("accept", "application/json");
+    if (method !== "GET") headers.set(CSRF_HEADER, "1");
+    if (body !== undefined) headers.set("content-type", "application/json");
+    if (this.#opts.adminToken) headers.set("authorization", `Bearer ${this.#opts.adminToken}`);
+    const f = this.#opts.fetch ?? fetch;
+    let res: Response;
+    try {
+      res = await f(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiClientError(0, {
+        error: { code: "remote_runtime_unavailable", message: "The Backend could not be reached." },
+        diagnostics: [],
+      });
+    }
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+    if (!res.ok) {
+      const e = ErrorBodySchema.safeParse(data);
+      throw new ApiClientError(
+        res.status,
+        e.success ? e.data : {
+          error: { code: "internal_error", message: `The Backend answered ${res.status}.` },
+          diagnostics: [],
+        },
+      );
+    }
+    const r = schema.safeParse(data);
+    if (!r.success) {
+      throw new ApiClientError(res.status, {
+        error: {
+          code: "remote_runtime_malformed_response",
+          message: "The Backend's answer did not match the API schema.",
+        },
+        diagnostics: [],
+      });
+    }
+    return r.data;
+  }
+}
+
+function enc(s: string) {
+  return encodeURIComponent(s);
+}

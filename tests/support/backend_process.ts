@@ -1,0 +1,133 @@
+/**
+ * Starts a real Workspace Backend process (what `deno task dev` runs) on a
+ * free 127.0.0.1 port with its own temp state folder.
+ * @module
+ */
+import { WorkspaceClient } from "../../shared/client.ts";
+
+const MAIN = new URL("../../backend/main.ts", import.meta.url).pathname;
+
+export interface BackendProcessOptions {
+  /** Config file text written to `<stateDir>/workspace-backend.local.toml`; omit for none. */
+  config?: string;
+  /** Existing state folder (default: a new temp dir, removed on kill). */
+  stateDir?: string;
+  /** Extra environment, e.g. the variables that `token_ref = "env:NAME"` entries name. */
+  env?: Record<string, string>;
+  port?: number;
+  adminToken?: string;
+  embeddedConfig?: string;
+  embeddedStore?: "fs" | "memory";
+  extraArgs?: string[];
+}
+
+export class BackendProcess {
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  readonly url: string;
+  readonly stateDir: string;
+  readonly client: WorkspaceClient;
+  #output: string[];
+  #ownsState: boolean;
+  #pumps: Promise<void>[] = [];
+
+  private constructor(
+    child: Deno.ChildProcess,
+    port: number,
+    stateDir: string,
+    output: string[],
+    ownsState: boolean,
+    adminToken?: string,
+  ) {
+    this.child = child;
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+    this.stateDir = stateDir;
+    this.#output = output;
+    this.#ownsState = ownsState;
+    this.client = new WorkspaceClient(this.url, { adminToken });
+  }
+
+  /** Everything the process printed so far (stdout and stderr). */
+  get output(): string {
+    return this.#output.join("");
+  }
+
+  static async start(opts: BackendProcessOptions = {}): Promise<BackendProcess> {
+    const ownsState = !opts.stateDir;
+    const stateDir = opts.stateDir ?? await Deno.makeTempDir({ prefix: "yoi-backend-" });
+    if (opts.config !== undefined) {
+      await Deno.writeTextFile(`${stateDir}/workspace-backend.local.toml`, opts.config);
+    }
+    const args = [
+      "run",
+      "-A",
+      MAIN,
+      "--state-dir",
+      stateDir,
+      "--listen",
+      `127.0.0.1:${opts.port ?? 0}`,
+      "--embedded-store",
+      opts.embeddedStore ?? "memory",
+    ];
+    const env: Record<string, string> = { ...opts.env };
+    if (opts.adminToken !== undefined) {
+      env.YOI_TEST_ADMIN_TOKEN = opts.adminToken;
+      args.push("--admin-token-env", "YOI_TEST_ADMIN_TOKEN");
+    }
+    if (opts.embeddedConfig !== undefined) {
+      const f = `${stateDir}/embedded-runtime.toml`;
+      await Deno.writeTextFile(f, opts.embeddedConfig);
+      args.push("--embedded-config", f);
+    }
+    args.push(...(opts.extraArgs ?? []));
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output: string[] = [];
+    const pumps: Promise<void>[] = [];
+    const port = await new Promise<number>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => finish(new Error("backend did not start in 30 s")), 30_000);
+      function finish(v: number | Error) {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        v instanceof Error ? reject(v) : resolve(v);
+      }
+      const pump = async (stream: ReadableStream<Uint8Array>) => {
+        for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+          output.push(text);
+          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(""));
+          if (m) finish(Number(m[1]));
+        }
+      };
+      pumps.push(pump(child.stdout).catch(() => {}), pump(child.stderr).catch(() => {}));
+      child.status.then((s) =>
+        finish(new Error(`backend exited with ${s.code} before listening:\n${output.join("")}`))
+      );
+    });
+    const bp = new BackendProcess(child, port, stateDir, output, ownsState, opts.adminToken);
+    bp.#pumps = pumps;
+    return bp;
+  }
+
+  /** Sends a signal, waits for exit, and removes the temp state folder it created. */
+  async kill(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(signal);
+    } catch { /* already gone */ }
+    const status = await this.child.status;
+    await Promise.all(this.#pumps); // so `output` holds every line the process wrote
+    if (this.#ownsState) await Deno.remove(this.stateDir, { recursive: true }).catch(() => {});
+    return status;
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.kill("SIGKILL");
+  }
+}
