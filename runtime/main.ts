@@ -24,6 +24,8 @@ Usage: deno task runtime -- [options]
                         required when listening on a non-loopback address
   --config FILE         runtime config (TOML): display_name, default_profile, [profiles.*]
   --ping-interval SEC   WebSocket ping interval (default: 30)
+  --ws-queue-max N      live events a WebSocket subscriber may lag behind before its
+                        stream is closed as stream_lagging (default: 10000)
   -h, --help            show this help
 
 Browsers never call a Runtime: register it in the Workspace Backend instead.`;
@@ -48,6 +50,7 @@ async function main() {
         "token-env": { type: "string" },
         config: { type: "string" },
         "ping-interval": { type: "string", default: "30" },
+        "ws-queue-max": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -96,6 +99,13 @@ async function main() {
     : fail(`--store must be fs or memory, got "${args.store}"`);
   const ping = Number(args["ping-interval"]);
   if (!Number.isFinite(ping) || ping < 0) fail("--ping-interval must be a number of seconds");
+  let queueMax: number | undefined;
+  if (args["ws-queue-max"] !== undefined) {
+    queueMax = Number(args["ws-queue-max"]);
+    if (!Number.isSafeInteger(queueMax) || queueMax < 1) {
+      fail("--ws-queue-max must be a positive integer");
+    }
+  }
 
   const runtime = await Runtime.open({
     runtimeId: id,
@@ -103,6 +113,7 @@ async function main() {
     store,
     profiles: config.profiles,
     defaultProfile: config.default_profile,
+    subscriberQueueMax: queueMax,
   });
   for (const d of runtime.diagnostics) {
     console.error(`yoi runtime: ${d.severity}: ${d.code}: ${d.message}`);

@@ -131,7 +131,10 @@ export class Runtime {
 
   /** Creates a worker; a repeated `request_id` returns the worker the first call made. */
   createWorker(req: CreateWorkerRequest = {}): Promise<WorkerDetail> {
-    this.#assertRunning();
+    // Every failure is a rejection, never a synchronous throw.
+    if (this.#stopping) {
+      return Promise.reject(new ApiError("runtime_stopping", "The runtime is shutting down."));
+    }
     const profile = req.profile ?? this.#defaultProfile;
     if (!this.#profiles[profile]) {
       return Promise.reject(
