@@ -28,6 +28,8 @@ import { EmbeddedRuntimeHandle } from "./embedded_handle.ts";
 import { log as defaultLog } from "./log.ts";
 import { RemoteRuntimeHandle } from "./remote_handle.ts";
 import { RuntimeRegistry } from "./registry.ts";
+import { ConnectionStore } from "./connection_store.ts";
+import { registerSettingsRoutes } from "./settings_api.ts";
 import type { RuntimeHandle } from "./runtime_handle.ts";
 import { adminTokenGuard, csrfGuard, hostGuard } from "./security.ts";
 
@@ -46,6 +48,8 @@ export interface BackendOptions {
   embeddedConfig?: string;
   fanoutDeadlineMs?: number;
   remoteTimeoutMs?: number;
+  /** Timeout of the settings negotiation probe, ms (default 3000). */
+  probeTimeoutMs?: number;
   /** Backoff for remote event stream reconnects, ms. */
   reconnectBackoffMs?: number[];
   env?: (name: string) => string | undefined;
@@ -84,8 +88,8 @@ const requireJsonBody: MiddlewareHandler = async (c, next) => {
 
 export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const stateDir = opts.stateDir ?? ".yoi";
-  const config = opts.config ??
-    await loadBackendConfig(opts.configPath ?? `${stateDir}/workspace-backend.local.toml`);
+  const configPath = opts.configPath ?? `${stateDir}/workspace-backend.local.toml`;
+  const config = opts.config ?? await loadBackendConfig(configPath);
   const log = defaultLog;
 
   let embeddedCfg: RuntimeConfig = { profiles: {} };
@@ -146,6 +150,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   );
 
   registerApiRoutes(app, { registry });
+  registerSettingsRoutes(app, {
+    store: new ConnectionStore(configPath),
+    registry,
+    active: new Map(config.remotes.map((r) => [r.id, r])),
+    env: opts.env,
+    probeTimeoutMs: opts.probeTimeoutMs,
+  });
   app.doc("/api/openapi.json", OPENAPI_INFO);
 
   return {

@@ -23,11 +23,24 @@ Usage: deno task dev -- [options]
   --embedded-store fs|memory  (default: fs, under <state-dir>/runtime-data/embedded)
   --fanout-deadline-ms N   deadline for /api/workers fan-out (default: 2000)
   --remote-timeout-ms N    per-request timeout towards remote runtimes (default: 5000)
+  --reconnect-backoff-ms LIST  pauses between event-stream reconnects to a remote
+                           runtime, comma-separated ms, last repeats
+                           (default: 100,200,400,800,1600,3200)
   -h, --help               show this help`;
 
 function fail(msg: string): never {
   console.error(`yoi backend: ${msg}`);
   Deno.exit(2);
+}
+
+function backoffList(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split(",").map((x) => x.trim());
+  const out = parts.map(Number);
+  if (parts.some((x) => x === "") || out.some((n) => !Number.isInteger(n) || n <= 0)) {
+    fail("--reconnect-backoff-ms must be comma-separated positive integers, e.g. 100,200,400");
+  }
+  return out;
 }
 
 function positiveInt(v: string | undefined, name: string): number | undefined {
@@ -51,6 +64,7 @@ async function main() {
         "embedded-store": { type: "string", default: "fs" },
         "fanout-deadline-ms": { type: "string" },
         "remote-timeout-ms": { type: "string" },
+        "reconnect-backoff-ms": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -95,6 +109,7 @@ async function main() {
       fail("--embedded-config file could not be read");
     }
   }
+  const reconnectBackoffMs = backoffList(args["reconnect-backoff-ms"]);
   const store = args["embedded-store"];
   if (store !== "fs" && store !== "memory") fail("--embedded-store must be fs or memory");
 
@@ -110,6 +125,7 @@ async function main() {
   const port = server.addr.port;
   const backend = await createBackend({
     stateDir,
+    configPath,
     config,
     port,
     adminToken,
@@ -117,6 +133,7 @@ async function main() {
     embeddedStore: store,
     fanoutDeadlineMs: positiveInt(args["fanout-deadline-ms"], "--fanout-deadline-ms"),
     remoteTimeoutMs: positiveInt(args["remote-timeout-ms"], "--remote-timeout-ms"),
+    reconnectBackoffMs,
   });
   handler = backend.app.fetch;
   const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;

@@ -7,3 +7,4 @@ export * from "./errors.ts";
 export * from "./runtime_dto.ts";
 export * from "./http.ts";
 export * from "./backend_dto.ts";
+export * from "./settings_dto.ts";

@@ -1,0 +1,271 @@
+/**
+ * The ConnectionStore: runtime connections persisted in
+ * `.yoi/workspace-backend.local.toml` (DESIGN §7). Every mutation is a
+ * read-modify-write under an in-process mutex and a cross-process file lock,
+ * checked by re-parsing, and written atomically (temp file, fsync, rename).
+ * @module
+ */
+import { isDeepStrictEqual } from "node:util";
+import { dirname } from "node:path";
+import { parse } from "smol-toml";
+import {
+  ApiError,
+  type Diagnostic,
+  diagnostic,
+  DISPLAY_NAME_MAX,
+  EMBEDDED_RUNTIME_ID,
+  isName,
+} from "../shared/mod.ts";
+import {
+  describeTomlError,
+  endpointProblem,
+  parseBackendConfig,
+  type RemoteConfig,
+} from "./config.ts";
+import { appendRemote, removeRemote } from "./toml_edit.ts";
+import { isTokenRef } from "./token_ref.ts";
+
+/** Request fields that would carry a secret value; refused, never stored. */
+const RAW_TOKEN_FIELDS = ["token", "bearer_token", "access_token", "api_key", "password", "secret"];
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Validates an add request. Every problem becomes a diagnostic with a code that
+ * names its field; the first one is the error.
+ */
+export function validateNewConnection(raw: unknown): RemoteConfig {
+  const problems: Diagnostic[] = [];
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ApiError("invalid_request", "Request body must be a JSON object.");
+  }
+  const body = raw as Record<string, unknown>;
+  const rawToken = Object.keys(body).find((k) => RAW_TOKEN_FIELDS.includes(k.toLowerCase()));
+  if (rawToken) {
+    throw new ApiError(
+      "raw_token_rejected",
+      `Tokens are never sent or stored here; set token_ref = "env:NAME" and put the token in the Backend's environment.`,
+    );
+  }
+  const allowed = new Set(["id", "endpoint", "display_name", "token_ref"]);
+  const extra = Object.keys(body).filter((k) => !allowed.has(k));
+  if (extra.length) {
+    problems.push(diagnostic("invalid_request", `Unknown field(s): ${extra.join(", ")}.`));
+  }
+  const { id, endpoint, display_name, token_ref } = body;
+  if (!isName(id)) {
+    problems.push(diagnostic(
+      "invalid_id",
+      "Id must be 1–63 characters of a–z, 0–9, _ or -, starting with a letter or digit.",
+    ));
+  } else if (id === EMBEDDED_RUNTIME_ID) {
+    problems.push(diagnostic("duplicate_runtime_id", `"${id}" is the built-in embedded runtime.`));
+  }
+  if (typeof endpoint !== "string") {
+    problems.push(diagnostic("invalid_endpoint", "Endpoint is required."));
+  } else {
+    const p = endpointProblem(endpoint);
+    if (p) problems.push(diagnostic("invalid_endpoint", `${p[0].toUpperCase()}${p.slice(1)}.`));
+  }
+  if (display_name !== undefined) {
+    if (typeof display_name !== "string") {
+      problems.push(diagnostic("invalid_display_name", "Display name must be text."));
+    } else if ([...display_name].length > DISPLAY_NAME_MAX) {
+      problems.push(
+        diagnostic(
+          "invalid_display_name",
+          `Display name must be at most ${DISPLAY_NAME_MAX} characters.`,
+        ),
+      );
+    } else if (CONTROL_CHARS.test(display_name)) {
+      problems.push(
+        diagnostic("invalid_display_name", "Display name must not contain control characters."),
+      );
+    }
+  }
+  if (token_ref !== undefined && token_ref !== "" && !isTokenRef(token_ref)) {
+    problems.push(diagnostic(
+      "invalid_token_ref",
+      'token_ref must look like "env:NAME" (a reference to an environment variable, not a token).',
+    ));
+  }
+  if (problems.length) throw new ApiError(problems[0].code, problems[0].message, problems);
+  const entry: RemoteConfig = { id: id as string, endpoint: (endpoint as string).trim() };
+  if (typeof display_name === "string" && display_name.trim() !== "") {
+    entry.display_name = display_name.trim();
+  }
+  if (typeof token_ref === "string" && token_ref !== "") entry.token_ref = token_ref;
+  return entry;
+}
+
+/** What the file holds now, or why it cannot be used. */
+export type ConfigSnapshot =
+  | { ok: true; exists: boolean; remotes: RemoteConfig[]; diagnostics: Diagnostic[] }
+  | { ok: false; exists: true; remotes: []; diagnostics: Diagnostic[] };
+
+export class ConnectionStore {
+  readonly #path: string;
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** Reads the current file (no lock: a rename-based writer never exposes a partial file). */
+  async snapshot(): Promise<ConfigSnapshot> {
+    const text = await this.#readText();
+    if (text === null) return { ok: true, exists: false, remotes: [], diagnostics: [] };
+    const cfg = parseBackendConfig(text);
+    if (!cfg.parsed) return { ok: false, exists: true, remotes: [], diagnostics: cfg.diagnostics };
+    return { ok: true, exists: true, remotes: cfg.remotes, diagnostics: cfg.diagnostics };
+  }
+
+  /** Adds an entry; `duplicate_runtime_id` when the id is taken. */
+  add(entry: RemoteConfig): Promise<void> {
+    return this.#mutate((text, doc) => {
+      if (
+        doc.runtimes !== undefined &&
+        (typeof doc.runtimes !== "object" || doc.runtimes === null || Array.isArray(doc.runtimes))
+      ) {
+        throw new ApiError("config_unparsable", "runtimes in the config file is not a table.");
+      }
+      const remotes = remotesOf(doc);
+      if (remotes.some((r) => r.id === entry.id)) {
+        throw new ApiError(
+          "duplicate_runtime_id",
+          `A runtime connection "${entry.id}" already exists.`,
+        );
+      }
+      const intended = structuredClone(doc);
+      const rt = (intended.runtimes ??= {}) as Record<string, unknown>;
+      const list = (rt.remote ??= []) as unknown[];
+      list.push(Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)));
+      return { text: appendRemote(text, entry), intended };
+    });
+  }
+
+  /** Removes an entry; `runtime_not_found` when there is none. */
+  remove(id: string): Promise<void> {
+    return this.#mutate((text, doc) => {
+      const next = removeRemote(text, id);
+      if (next === null) {
+        throw new ApiError(
+          "runtime_not_found",
+          `No runtime connection "${id}" in the config file.`,
+        );
+      }
+      const intended = structuredClone(doc);
+      const rt = intended.runtimes as Record<string, unknown>;
+      rt.remote = (rt.remote as { id?: unknown }[]).filter((r) => r.id !== id);
+      if ((rt.remote as unknown[]).length === 0) delete rt.remote;
+      if (Object.keys(rt).length === 0 && !/^\s*\[runtimes\]/m.test(next)) delete intended.runtimes;
+      return { text: next, intended };
+    });
+  }
+
+  /** Serialises mutations in this process, then across processes with an exclusive flock. */
+  #mutate(
+    edit: (text: string, doc: Record<string, unknown>) => {
+      text: string;
+      intended: Record<string, unknown>;
+    },
+  ): Promise<void> {
+    const run = this.#chain.then(() => this.#locked(edit));
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  async #locked(
+    edit: (text: string, doc: Record<string, unknown>) => {
+      text: string;
+      intended: Record<string, unknown>;
+    },
+  ): Promise<void> {
+    await Deno.mkdir(dirname(this.#path), { recursive: true });
+    const lock = await Deno.open(`${this.#path}.lock`, { create: true, write: true, mode: 0o600 });
+    try {
+      await lock.lock(true);
+      const text = (await this.#readText()) ?? "";
+      let doc: Record<string, unknown>;
+      try {
+        doc = parse(text) as Record<string, unknown>;
+      } catch (e) {
+        throw new ApiError(
+          "config_unparsable",
+          `The config file must be fixed by hand first: ${describeTomlError(e)}.`,
+        );
+      }
+      const { text: next, intended } = edit(text, doc);
+      let got: unknown;
+      try {
+        got = parse(next);
+      } catch {
+        got = Symbol("unparsable");
+      }
+      if (!isDeepStrictEqual(plain(got), plain(intended))) {
+        throw new ApiError(
+          "config_unparsable",
+          "The config file's layout could not be edited safely (for example an inline " +
+            "runtimes.remote array); nothing was written. Edit it by hand.",
+        );
+      }
+      await this.#writeAtomically(next);
+    } finally {
+      await lock.unlock().catch(() => {});
+      lock.close();
+    }
+  }
+
+  async #readText(): Promise<string | null> {
+    try {
+      return await Deno.readTextFile(this.#path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw new ApiError("internal_error", "The config file could not be read.");
+    }
+  }
+
+  async #writeAtomically(text: string): Promise<void> {
+    const tmp = `${this.#path}.tmp-${crypto.randomUUID()}`;
+    try {
+      let mode = 0o600;
+      try {
+        mode = (await Deno.stat(this.#path)).mode ?? mode;
+      } catch { /* new file */ }
+      const f = await Deno.open(tmp, { createNew: true, write: true, mode: mode & 0o777 });
+      try {
+        const bytes = new TextEncoder().encode(text);
+        for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
+        await f.sync();
+      } finally {
+        f.close();
+      }
+      await Deno.rename(tmp, this.#path);
+      const dir = await Deno.open(dirname(this.#path), { read: true });
+      try {
+        await dir.sync();
+      } catch {
+        /* some filesystems cannot sync directories */
+      } finally {
+        dir.close();
+      }
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      if (e instanceof ApiError) throw e;
+      throw new ApiError(
+        "internal_error",
+        "The config file could not be written; it is unchanged.",
+      );
+    }
+  }
+}
+
+function remotesOf(doc: Record<string, unknown>): { id?: unknown }[] {
+  const rt = doc.runtimes as Record<string, unknown> | undefined;
+  return Array.isArray(rt?.remote) ? rt.remote as { id?: unknown }[] : [];
+}
+
+/** Normalises parsed TOML (dates, null prototypes) for a structural comparison. */
+function plain(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v ?? null));
+}
