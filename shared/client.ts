@@ -13,32 +13,21 @@ import {
   RuntimeEntryEnvelopeSchema,
   RuntimeListSchema,
 } from "./backend_dto.ts";
-import { ApiError, type ErrorBody, ErrorBodySchema } from "./errors.ts";
+import {
+  ApiClientError,
+  apiRequest,
+  CSRF_HEADER,
+  type RequestOptions,
+  toWebSocketUrl,
+} from "./api_request.ts";
 import {
   type CreateWorkerRequest,
   TranscriptEnvelopeSchema,
   type TranscriptPage,
 } from "./runtime_dto.ts";
 
-/** The header every mutating request carries (DESIGN §8). */
-export const CSRF_HEADER = "X-Yoi-Request";
-
-/** A failed API call: the typed error body, plus the HTTP status. */
-export class ApiClientError extends ApiError {
-  readonly httpStatus: number;
-  constructor(status: number, body: ErrorBody) {
-    super(body.error.code, body.error.message, body.diagnostics);
-    this.name = "ApiClientError";
-    this.httpStatus = status;
-  }
-}
-
-export interface ClientOptions {
-  /** Sent as `Authorization: Bearer` when the Backend requires an admin token. */
-  adminToken?: string;
-  fetch?: typeof fetch;
-  headers?: HeadersInit;
-}
+export type ClientOptions = RequestOptions;
+export { ApiClientError, CSRF_HEADER };
 
 export class WorkspaceClient {
   readonly baseUrl: string;
@@ -114,10 +103,10 @@ export class WorkspaceClient {
   }
   /** The WebSocket URL of a worker's event stream through the Backend. */
   eventsUrl(runtimeId: string, workerId: string, after = 0): string {
-    const u = new URL(`${this.baseUrl}${this.#worker(runtimeId, workerId)}/events`);
-    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
-    u.searchParams.set("after", String(after));
-    return u.toString();
+    return toWebSocketUrl(
+      this.baseUrl,
+      `${this.#worker(runtimeId, workerId)}/events?after=${after}`,
+    );
   }
 
   /** GET helper for routes added later (settings) that still want the typed errors. */
@@ -152,45 +141,10 @@ export class WorkspaceClient {
     body: unknown,
     schema: S,
   ): Promise<z.infer<S>> {
-    const headers = new Headers(this.#opts.headers);
-    headers.set("accept", "application/json");
-    if (method !== "GET") headers.set(CSRF_HEADER, "1");
-    if (body !== undefined) headers.set("content-type", "application/json");
-    if (this.#opts.adminToken) headers.set("authorization", `Bearer ${this.#opts.adminToken}`);
-    const f = this.#opts.fetch ?? fetch;
-    let res: Response;
-    try {
-      res = await f(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch {
-      throw new ApiClientError(0, {
-        error: { code: "remote_runtime_unavailable", message: "The Backend could not be reached." },
-        diagnostics: [],
-      });
-    }
-    const text = await res.text();
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = undefined;
-    }
-    if (!res.ok) {
-      const e = ErrorBodySchema.safeParse(data);
-      throw new ApiClientError(
-        res.status,
-        e.success ? e.data : {
-          error: { code: "internal_error", message: `The Backend answered ${res.status}.` },
-          diagnostics: [],
-        },
-      );
-    }
+    const data = await apiRequest(this.baseUrl, this.#opts, method, path, body);
     const r = schema.safeParse(data);
     if (!r.success) {
-      throw new ApiClientError(res.status, {
+      throw new ApiClientError(200, {
         error: {
           code: "remote_runtime_malformed_response",
           message: "The Backend's answer did not match the API schema.",

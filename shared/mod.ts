@@ -8,3 +8,4 @@ export * from "./runtime_dto.ts";
 export * from "./http.ts";
 export * from "./backend_dto.ts";
 export * from "./settings_dto.ts";
+export * from "./api_request.ts";

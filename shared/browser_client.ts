@@ -1,0 +1,95 @@
+/**
+ * The Backend client for islands running in the browser: same calls and
+ * typed errors as {@link WorkspaceClient}, without runtime schema checks so
+ * that zod is not shipped to the browser. Types come from the shared schemas.
+ * @module
+ */
+import { apiRequest, type RequestOptions, toWebSocketUrl } from "./api_request.ts";
+import type {
+  AddConnectionRequest,
+  ConnectionList,
+  ConnectionRow,
+  ProbeResult,
+} from "./settings_dto.ts";
+import type {
+  Ack,
+  CreateWorkerRequest,
+  TranscriptPage,
+  WorkerDetail,
+  WorkerSummary,
+} from "./runtime_dto.ts";
+import type { RuntimeEntry } from "./backend_dto.ts";
+import type { Diagnostic } from "./error_codes.ts";
+
+export { ApiClientError, CSRF_HEADER } from "./api_request.ts";
+
+const enc = encodeURIComponent;
+const CONNECTIONS = "/api/settings/runtime-connections";
+
+export class BrowserClient {
+  readonly baseUrl: string;
+  #opts: RequestOptions;
+
+  /** `baseUrl` defaults to the page's own origin. */
+  constructor(baseUrl: string = globalThis.location?.origin ?? "", opts: RequestOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/$/, "");
+    this.#opts = opts;
+  }
+
+  #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return apiRequest(this.baseUrl, this.#opts, method, path, body) as Promise<T>;
+  }
+
+  #worker(runtimeId: string, workerId: string): string {
+    return `/api/runtimes/${enc(runtimeId)}/workers/${enc(workerId)}`;
+  }
+
+  listRuntimes(): Promise<{ runtimes: RuntimeEntry[]; diagnostics: Diagnostic[] }> {
+    return this.#call("GET", "/api/runtimes");
+  }
+  listConnections(): Promise<ConnectionList> {
+    return this.#call("GET", CONNECTIONS);
+  }
+  addConnection(
+    req: AddConnectionRequest,
+  ): Promise<{ connection: ConnectionRow; restart_required: true }> {
+    return this.#call("POST", CONNECTIONS, req);
+  }
+  deleteConnection(id: string): Promise<{ deleted: string; restart_required: true }> {
+    return this.#call("DELETE", `${CONNECTIONS}/${enc(id)}`);
+  }
+  testConnection(id: string): Promise<ProbeResult> {
+    return this.#call("POST", `${CONNECTIONS}/${enc(id)}/test`);
+  }
+  createWorker(runtimeId: string, req: CreateWorkerRequest): Promise<{ worker: WorkerDetail }> {
+    return this.#call("POST", `/api/runtimes/${enc(runtimeId)}/workers`, req);
+  }
+  listWorkers(runtimeId: string): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
+    return this.#call("GET", `/api/runtimes/${enc(runtimeId)}/workers`);
+  }
+  getWorker(runtimeId: string, workerId: string): Promise<{ worker: WorkerDetail }> {
+    return this.#call("GET", this.#worker(runtimeId, workerId));
+  }
+  input(runtimeId: string, workerId: string, text: string): Promise<{ ack: Ack }> {
+    return this.#call("POST", `${this.#worker(runtimeId, workerId)}/input`, { text });
+  }
+  cancel(runtimeId: string, workerId: string): Promise<{ ack: Ack }> {
+    return this.#call("POST", `${this.#worker(runtimeId, workerId)}/cancel`);
+  }
+  stop(runtimeId: string, workerId: string): Promise<{ ack: Ack }> {
+    return this.#call("POST", `${this.#worker(runtimeId, workerId)}/stop`);
+  }
+  transcript(runtimeId: string, workerId: string, after = 0, limit = 500): Promise<TranscriptPage> {
+    return this.#call(
+      "GET",
+      `${this.#worker(runtimeId, workerId)}/transcript?after=${after}&limit=${limit}`,
+    );
+  }
+  /** The WebSocket URL of a worker's event stream through the Backend. */
+  eventsUrl(runtimeId: string, workerId: string, after = 0): string {
+    return toWebSocketUrl(
+      this.baseUrl,
+      `${this.#worker(runtimeId, workerId)}/events?after=${after}`,
+    );
+  }
+}
