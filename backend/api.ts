@@ -9,6 +9,8 @@ import { z } from "zod";
 import {
   ApiError,
   BackendAckEnvelopeSchema,
+  type BackendInfo,
+  BackendInfoSchema,
   BackendWorkerEnvelopeSchema,
   BackendWorkerListSchema,
   CreateWorkerRequestSchema,
@@ -29,6 +31,8 @@ import type { RuntimeHandle } from "./runtime_handle.ts";
 
 export interface ApiDeps {
   registry: RuntimeRegistry;
+  /** The Backend's own read-only settings for `GET /api/backend`. */
+  info: () => BackendInfo;
 }
 
 const json = <S extends z.ZodType>(schema: S, description: string) => ({
@@ -67,6 +71,12 @@ const routes = {
     path: "/api/workers",
     summary: "Workers of every runtime, queried in parallel under a deadline",
     responses: { 200: json(BackendWorkerListSchema, "Workers") },
+  }),
+  backend: route({
+    method: "get",
+    path: "/api/backend",
+    summary: "The Backend's own settings (read-only)",
+    responses: { 200: json(BackendInfoSchema, "Backend") },
   }),
   hosts: route({
     method: "get",
@@ -161,6 +171,8 @@ export function registerApiRoutes(app: OpenAPIHono, deps: ApiDeps): void {
   );
 
   app.openapi(routes.listAllWorkers, async (c) => c.json(await registry.listWorkers(), 200));
+
+  app.openapi(routes.backend, (c) => c.json({ backend: deps.info() }, 200));
 
   app.openapi(routes.hosts, async (c) => c.json(await registry.hosts(), 200));
 

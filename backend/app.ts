@@ -31,7 +31,12 @@ import { RuntimeRegistry } from "./registry.ts";
 import { ConnectionStore } from "./connection_store.ts";
 import { registerSettingsRoutes } from "./settings_api.ts";
 import type { RuntimeHandle } from "./runtime_handle.ts";
-import { adminTokenGuard, csrfGuard, hostGuard } from "./security.ts";
+import { createWebApp } from "../web/workspace/mod.ts";
+import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard } from "./security.ts";
+import { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
+
+/** Reported by `GET /api/backend`. */
+export const BACKEND_VERSION = "0.1.0";
 
 export interface BackendOptions {
   /** Workspace state folder (config, audit log, embedded runtime data). Default `.yoi`. */
@@ -40,6 +45,8 @@ export interface BackendOptions {
   configPath?: string;
   /** Port the server is bound to (for the Host allowlist and same-origin checks). */
   port: number;
+  /** Host the server is bound to (shown on the Backend settings page). */
+  listenHost?: string;
   /** Required on every `/api` request when set (mandatory beyond loopback). */
   adminToken?: string;
   /** Embedded runtime store: "fs" under `<stateDir>/runtime-data/embedded` (default) or "memory". */
@@ -53,6 +60,8 @@ export interface BackendOptions {
   /** Backoff for remote event stream reconnects, ms. */
   reconnectBackoffMs?: number[];
   env?: (name: string) => string | undefined;
+  /** Rebuild island bundles when web sources change. */
+  dev?: boolean;
   /** An already-loaded config (otherwise read from `configPath`). */
   config?: BackendConfig;
 }
@@ -135,7 +144,8 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const hosts = { port: opts.port, extraHosts: config.allowedHosts };
   app.use("*", hostGuard(hosts));
   app.use("/api/*", auditMutations(audit));
-  app.use("/api/*", adminTokenGuard(opts.adminToken));
+  // With an admin token (listening beyond loopback) pages are guarded too: they show the same data.
+  app.use(opts.adminToken !== undefined ? "*" : "/api/*", adminTokenGuard(opts.adminToken));
   app.use("*", csrfGuard(hosts));
   app.use("/api/*", requireJsonBody);
   app.use(
@@ -149,7 +159,23 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     }),
   );
 
-  registerApiRoutes(app, { registry });
+  const startedAt = new Date().toISOString();
+  const configState = () => ({ ok: config.parsed, diagnostics: config.diagnostics });
+  registerApiRoutes(app, {
+    registry,
+    info: () => ({
+      version: BACKEND_VERSION,
+      started_at: startedAt,
+      listen: `${opts.listenHost ?? "127.0.0.1"}:${opts.port}`,
+      allowed_hosts: [...allowedHosts({ port: opts.port, extraHosts: config.allowedHosts })],
+      admin_token_required: opts.adminToken !== undefined,
+      fanout_deadline_ms: registry.fanoutDeadlineMs,
+      remote_timeout_ms: opts.remoteTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+      embedded_store: opts.embeddedStore ?? "fs",
+      config_ok: configState().ok,
+      diagnostics: configState().diagnostics,
+    }),
+  });
   registerSettingsRoutes(app, {
     store: new ConnectionStore(configPath),
     registry,
@@ -159,6 +185,14 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   });
   app.doc("/api/openapi.json", OPENAPI_INFO);
 
+  const web = createWebApp({
+    api: (req) => app.fetch(req),
+    origin: `http://127.0.0.1:${opts.port}`,
+    adminToken: opts.adminToken,
+    dev: opts.dev,
+  });
+  app.route("/", web.app);
+
   return {
     app,
     registry,
@@ -167,6 +201,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     async close() {
       await registry.close();
       await audit.close();
+      await web.bundler.close();
     },
   };
 }

@@ -98,6 +98,9 @@ export function validateNewConnection(raw: unknown): RemoteConfig {
   return entry;
 }
 
+const LAYOUT_MESSAGE = "The config file's layout could not be edited safely (for example an " +
+  "inline runtimes.remote array); nothing was written. Edit it by hand.";
+
 /** What the file holds now, or why it cannot be used. */
 export type ConfigSnapshot =
   | { ok: true; exists: boolean; remotes: RemoteConfig[]; diagnostics: Diagnostic[] }
@@ -148,6 +151,10 @@ export class ConnectionStore {
   remove(id: string): Promise<void> {
     return this.#mutate((text, doc) => {
       const next = removeRemote(text, id);
+      if (next === null && remotesOf(doc).some((r) => r.id === id)) {
+        // Present, but not as a [[runtimes.remote]] block (e.g. an inline array).
+        throw new ApiError("config_unparsable", LAYOUT_MESSAGE);
+      }
       if (next === null) {
         throw new ApiError(
           "runtime_not_found",
@@ -200,14 +207,10 @@ export class ConnectionStore {
       try {
         got = parse(next);
       } catch {
-        got = Symbol("unparsable");
+        got = null; // never equal to the intended document (a table)
       }
       if (!isDeepStrictEqual(plain(got), plain(intended))) {
-        throw new ApiError(
-          "config_unparsable",
-          "The config file's layout could not be edited safely (for example an inline " +
-            "runtimes.remote array); nothing was written. Edit it by hand.",
-        );
+        throw new ApiError("config_unparsable", LAYOUT_MESSAGE);
       }
       await this.#writeAtomically(next);
     } finally {

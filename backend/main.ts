@@ -23,6 +23,7 @@ Usage: deno task dev -- [options]
   --embedded-store fs|memory  (default: fs, under <state-dir>/runtime-data/embedded)
   --fanout-deadline-ms N   deadline for /api/workers fan-out (default: 2000)
   --remote-timeout-ms N    per-request timeout towards remote runtimes (default: 5000)
+  --dev                    rebuild island bundles when web sources change
   --reconnect-backoff-ms LIST  pauses between event-stream reconnects to a remote
                            runtime, comma-separated ms, last repeats
                            (default: 100,200,400,800,1600,3200)
@@ -64,6 +65,7 @@ async function main() {
         "embedded-store": { type: "string", default: "fs" },
         "fanout-deadline-ms": { type: "string" },
         "remote-timeout-ms": { type: "string" },
+        dev: { type: "boolean", default: false },
         "reconnect-backoff-ms": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -128,9 +130,11 @@ async function main() {
     configPath,
     config,
     port,
+    listenHost: listen.hostname,
     adminToken,
     embeddedConfig,
     embeddedStore: store,
+    dev: args.dev,
     fanoutDeadlineMs: positiveInt(args["fanout-deadline-ms"], "--fanout-deadline-ms"),
     remoteTimeoutMs: positiveInt(args["remote-timeout-ms"], "--remote-timeout-ms"),
     reconnectBackoffMs,

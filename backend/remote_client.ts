@@ -8,6 +8,7 @@
  * (which embed the URL) are never passed through.
  * @module
  */
+import { openWebSocket } from "../shared/deno_ws.ts";
 import type { z } from "zod";
 import {
   type Ack,
@@ -724,7 +725,7 @@ class UpstreamSocket {
     signal: AbortSignal,
   ) {
     this.#signal = signal;
-    const ws = new WebSocket(url, { headers });
+    const ws = openWebSocket(url, headers);
     this.#ws = ws;
     this.opened = new Promise((r) => this.#settleOpened = r);
     const settle = (ok: boolean) => this.#settleOpened(ok);

@@ -3,6 +3,7 @@
  * runtime processes (`runtime/main.ts` started on a free 127.0.0.1 port).
  * @module
  */
+import { openWebSocket } from "../shared/deno_ws.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { z } from "zod";
@@ -263,10 +264,7 @@ class WsClient {
   static open(c: Client, path: string, token?: string | null): Promise<WsClient> {
     const auth = token === null ? undefined : token ?? c.token;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(
-        c.wsBase + path,
-        auth ? { headers: authHeaders(auth) } : undefined,
-      );
+      const ws = openWebSocket(c.wsBase + path, auth ? authHeaders(auth) : undefined);
       const client = new WsClient(ws);
       let errorMessage = "";
       ws.addEventListener("error", (e) => errorMessage = (e as ErrorEvent).message ?? "error");

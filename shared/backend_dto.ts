@@ -66,3 +66,20 @@ export const HostListSchema = z.object({
   diagnostics: z.array(DiagnosticSchema),
 });
 export type Host = z.infer<typeof HostSchema>;
+
+/** `GET /api/backend`: the Backend's own settings, read-only. No paths, no secrets. */
+export const BackendInfoSchema = z.object({
+  backend: z.object({
+    version: z.string(),
+    started_at: z.string(),
+    listen: z.string(),
+    allowed_hosts: z.array(z.string()),
+    admin_token_required: z.boolean(),
+    fanout_deadline_ms: z.number().int(),
+    remote_timeout_ms: z.number().int(),
+    embedded_store: z.string(),
+    config_ok: z.boolean(),
+    diagnostics: z.array(DiagnosticSchema),
+  }),
+});
+export type BackendInfo = z.infer<typeof BackendInfoSchema>["backend"];

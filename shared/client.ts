@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import {
   BackendAckEnvelopeSchema,
+  BackendInfoSchema,
   BackendWorkerEnvelopeSchema,
   BackendWorkerListSchema,
   HostListSchema,
@@ -46,6 +47,9 @@ export class WorkspaceClient {
   }
   listAllWorkers() {
     return this.#get("/api/workers", BackendWorkerListSchema);
+  }
+  backendInfo() {
+    return this.#get("/api/backend", BackendInfoSchema);
   }
   hosts() {
     return this.#get("/api/hosts", HostListSchema);

@@ -3,6 +3,7 @@
  * free 127.0.0.1 port with its own temp state folder.
  * @module
  */
+import { decodeText } from "../../shared/deno_ws.ts";
 import { WorkspaceClient } from "../../shared/client.ts";
 
 const MAIN = new URL("../../backend/main.ts", import.meta.url).pathname;
@@ -100,7 +101,7 @@ export class BackendProcess {
         v instanceof Error ? reject(v) : resolve(v);
       }
       const pump = async (stream: ReadableStream<Uint8Array>) => {
-        for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+        for await (const text of decodeText(stream)) {
           output.push(text);
           const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(""));
           if (m) finish(Number(m[1]));

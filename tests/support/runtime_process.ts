@@ -5,6 +5,8 @@
  * @module
  */
 
+import { decodeText } from "../../shared/deno_ws.ts";
+
 const MAIN = new URL("../../runtime/main.ts", import.meta.url).pathname;
 
 export interface RuntimeProcessOptions {
@@ -86,7 +88,7 @@ export class RuntimeProcess {
         v instanceof Error ? reject(v) : resolve(v);
       }
       const pump = async (stream: ReadableStream<Uint8Array>) => {
-        for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+        for await (const text of decodeText(stream)) {
           output.push(text);
           const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(""));
           if (m) finish(Number(m[1]));

@@ -1,0 +1,132 @@
+/**
+ * The Workspace Browser: SSR pages, island bundles and the stylesheet, as a
+ * Hono app the Backend mounts. Pages read data through the typed client in
+ * `shared/`, calling the Backend's own HTTP surface in-process.
+ * @module
+ */
+import { Hono } from "hono";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { ApiClientError } from "../../shared/api_request.ts";
+import { WorkspaceClient } from "../../shared/client.ts";
+import { AppLayout } from "./components/layout.tsx";
+import { ErrorNotice } from "./components/diagnostics.tsx";
+import { ISLAND_PREFIX, IslandBundler, renderDocument } from "./kit/mod.ts";
+import type { PageResult, Route, RouteContext } from "./route.ts";
+import settingsOverview from "./routes/settings/index.tsx";
+import runtimeConnections from "./routes/settings/runtime_connections.tsx";
+import runtimeInventory from "./routes/settings/runtimes.tsx";
+import backendSettings from "./routes/settings/backend.tsx";
+import workersList from "./routes/workers/index.tsx";
+import workersNew from "./routes/workers/new.tsx";
+import workerConsole from "./routes/runtimes/worker_console.tsx";
+
+export interface WebAppOptions {
+  /** The Backend's own fetch handler; SSR calls it in-process. */
+  api: (req: Request) => Response | Promise<Response>;
+  /** The Backend's origin, e.g. `http://127.0.0.1:8787` (used as SSR Host). */
+  origin: string;
+  adminToken?: string;
+  /** Rebuild islands when sources change (for `deno task dev`). */
+  dev?: boolean;
+}
+
+/** Every page, by path: the one place to find a page's handler. */
+export const PAGES: [string, Route][] = [
+  ["/settings", settingsOverview],
+  ["/settings/runtime-connections", runtimeConnections],
+  ["/settings/runtimes", runtimeInventory],
+  ["/settings/backend", backendSettings],
+  ["/workers", workersList],
+  ["/workers/new", workersNew],
+  ["/runtimes/:runtime_id/workers/:worker_id", workerConsole],
+];
+
+const STYLES = await Deno.readFile(fromFileUrl(new URL("./static/styles.css", import.meta.url)));
+const STYLES_HASH = Array.from(
+  new Uint8Array(await crypto.subtle.digest("SHA-256", STYLES)).slice(0, 6),
+  (b) => b.toString(16).padStart(2, "0"),
+).join("");
+/** The stylesheet's content-hashed URL. */
+export const STYLESHEET = `/static/styles.${STYLES_HASH}.css`;
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+export interface WebApp {
+  app: Hono;
+  bundler: IslandBundler;
+}
+
+export function createWebApp(opts: WebAppOptions): WebApp {
+  const app = new Hono();
+  const bundler = new IslandBundler({ dev: opts.dev });
+  const host = new URL(opts.origin).host;
+  const client = new WorkspaceClient(opts.origin, {
+    adminToken: opts.adminToken,
+    fetch: (input, init) => {
+      const req = new Request(input, init);
+      req.headers.set("host", host);
+      return Promise.resolve(opts.api(req));
+    },
+  });
+
+  app.get(STYLESHEET, () =>
+    new Response(STYLES, {
+      headers: { "content-type": "text/css; charset=utf-8", "cache-control": IMMUTABLE },
+    }));
+
+  app.get(`${ISLAND_PREFIX}:file`, async (c) => {
+    const asset = (await bundler.get()).assets.get(c.req.path);
+    if (!asset) return c.text("Not found", 404);
+    return new Response(asset.body as Uint8Array<ArrayBuffer>, {
+      headers: { "content-type": asset.type, "cache-control": IMMUTABLE },
+    });
+  });
+
+  app.get("/", (c) => c.redirect("/settings", 302));
+
+  for (const [path, route] of PAGES) {
+    app.get(path, async (c) => {
+      const ctx: RouteContext = { client, params: c.req.param(), url: new URL(c.req.url) };
+      let page: PageResult;
+      try {
+        page = await route(ctx);
+      } catch (e) {
+        page = errorPage(e);
+      }
+      const { html } = renderDocument(
+        { title: `${page.title} · yoi workspace`, stylesheet: STYLESHEET },
+        page.body,
+        await bundler.get(),
+      );
+      return c.html(html, (page.status ?? 200) as 200, {
+        "cache-control": "no-store",
+        "content-security-policy": CSP,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+      });
+    });
+  }
+
+  return { app, bundler };
+}
+
+/** Scripts only from this origin (no inline script), API and WS on this origin only. */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+function errorPage(e: unknown): PageResult {
+  const known = e instanceof ApiClientError;
+  return {
+    title: "Error",
+    status: known && e.httpStatus >= 400 ? e.httpStatus : 500,
+    body: (
+      <AppLayout area="settings">
+        <h1>This page could not be shown</h1>
+        <ErrorNotice
+          message={known ? e.message : "The Backend hit an unexpected error."}
+          code={known ? e.code : undefined}
+          diagnostics={known ? e.diagnostics : undefined}
+        />
+      </AppLayout>
+    ),
+  };
+}

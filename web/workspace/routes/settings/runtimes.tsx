@@ -1,0 +1,63 @@
+/** `/settings/runtimes`: the live registry, read-only. */
+import { OPERATIONS } from "../../../../shared/runtime_dto.ts";
+import { Badge, statusTone } from "../../components/badge.tsx";
+import { Diagnostics } from "../../components/diagnostics.tsx";
+import { SettingsLayout } from "../../components/layout.tsx";
+import type { Route } from "../../route.ts";
+
+const inventory: Route = async ({ client }) => {
+  const { runtimes, diagnostics } = await client.listRuntimes();
+  return {
+    title: "Runtime Inventory",
+    body: (
+      <SettingsLayout section="inventory">
+        <h1>Runtime Inventory</h1>
+        <p class="lede">
+          What the live registry of this Backend process holds right now. Read-only; change
+          connections under <a href="/settings/runtime-connections">Runtime Connections</a>.
+        </p>
+        <Diagnostics items={diagnostics} label="Registry diagnostics" />
+        <div class="rows">
+          {runtimes.map((r) => (
+            <section class="card" key={r.runtime_id} aria-labelledby={`rt-${r.runtime_id}`}>
+              <div class="row-head">
+                <h3 id={`rt-${r.runtime_id}`}>{r.display_name}</h3>
+                <code>{r.runtime_id}</code>
+                <Badge tone={r.kind === "embedded" ? "accent" : "neutral"}>{r.kind}</Badge>
+                <Badge tone={statusTone(r.status)}>{r.status}</Badge>
+              </div>
+              <dl class="facts">
+                <dt>Protocol</dt>
+                <dd>{r.protocol ? `${r.protocol.name}/${r.protocol.version}` : "unknown"}</dd>
+                <dt>Profiles</dt>
+                <dd>{r.profiles.length ? r.profiles.join(", ") : "none reported"}</dd>
+                <dt>Workers</dt>
+                <dd>{r.worker_count ?? "unknown"}</dd>
+                <dt>Platform</dt>
+                <dd>{r.os ? `${r.os} / ${r.arch}` : "unknown"}</dd>
+                <dt>Creates workers</dt>
+                <dd>{r.can_create_worker ? "yes" : "no"}</dd>
+                <dt>Capabilities</dt>
+                <dd>
+                  {r.capabilities
+                    ? OPERATIONS.map((op) => (
+                      <span key={op}>
+                        <Badge tone={r.capabilities![op] ? "success" : "neutral"}>
+                          {op} {r.capabilities![op] ? "yes" : "no"}
+                        </Badge>
+                        {" "}
+                      </span>
+                    ))
+                    : "unknown"}
+                </dd>
+              </dl>
+              <Diagnostics items={r.diagnostics} />
+            </section>
+          ))}
+        </div>
+      </SettingsLayout>
+    ),
+  };
+};
+
+export default inventory;
