@@ -39,6 +39,7 @@ export function renderDocument(
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="color-scheme" content="light dark">` +
     `<title>${escapeHtml(head.title)}</title>` +
+    `<link rel="icon" href="data:,">` +
     `<link rel="stylesheet" href="${head.stylesheet}">` +
     [...preloads].map((p) => `<link rel="modulepreload" href="${p}">`).join("") +
     `</head><body>${markup}${scripts.join("")}</body></html>`;
