@@ -6,7 +6,7 @@
  * @module
  */
 import { isDeepStrictEqual } from "node:util";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { parse } from "smol-toml";
 import {
   ApiError,
@@ -212,11 +212,25 @@ export class ConnectionStore {
       if (!isDeepStrictEqual(plain(got), plain(intended))) {
         throw new ApiError("config_unparsable", LAYOUT_MESSAGE);
       }
+      await this.#removeStaleTemps();
       await this.#writeAtomically(next);
     } finally {
       await lock.unlock().catch(() => {});
       lock.close();
     }
+  }
+
+  /** Temp files a crashed writer left behind; safe to remove while holding the lock. */
+  async #removeStaleTemps(): Promise<void> {
+    const dir = dirname(this.#path);
+    const prefix = `${basename(this.#path)}.tmp-`;
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        if (e.isFile && e.name.startsWith(prefix)) {
+          await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+        }
+      }
+    } catch { /* best effort */ }
   }
 
   async #readText(): Promise<string | null> {

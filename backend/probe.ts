@@ -138,11 +138,13 @@ export function judgeSummary(id: string, raw: unknown): ProbeResult {
   let version: number | undefined;
   const proto = s.protocol as { name?: unknown; version?: unknown } | undefined;
   if (proto === undefined) {
+    // Something answered /v1/runtime, but without a protocol nothing is negotiated, and the
+    // live client needs one: report exactly that, never an assumed version.
+    compatible = false;
     basis = "v1 runtime endpoint responded";
     diagnostics.push(diagnostic(
       "runtime_protocol_unsupported",
-      "The runtime's summary names no protocol; compatibility is assumed from the v1 endpoint only.",
-      "warning",
+      `Runtime ${id} names no protocol; this Backend needs ${PROTOCOL_NAME}/${PROTOCOL_VERSION}.`,
     ));
   } else {
     name = str(proto?.name) ?? undefined;

@@ -26,6 +26,7 @@ import {
   isControlFrame,
   isName,
   isWorkerId,
+  readCappedText,
   RuntimeEnvelopeSchema,
   type RuntimeSummary,
   TRANSCRIPT_LIMIT_DEFAULT,
@@ -472,7 +473,7 @@ export class RemoteRuntimeClient {
       read = true;
       let text: string | null;
       try {
-        text = await readCapped(res, this.#maxBytes);
+        text = await readCappedText(res, this.#maxBytes);
       } catch (e) {
         throw this.#transportError(e, timeout, opts.signal);
       }
@@ -632,36 +633,6 @@ function networkFailure(e: unknown): string {
   }
   if (/blocked/i.test(text)) return "is on a port that fetch refuses to use";
   return "could not be reached";
-}
-
-/** Reads a body as text, at most `max` bytes; null (with the stream cancelled) when larger. */
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  const declared = Number(res.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel().catch(() => {});
-    return null;
-  }
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }
 
 /** Parses one WS message as a worker event of `workerId` or a control frame; null otherwise. */

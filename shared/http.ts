@@ -14,12 +14,21 @@ export function errorResponse(err: ApiError, headers?: HeadersInit): Response {
   return Response.json(err.toBody() satisfies ErrorBody, { status: err.status, headers });
 }
 
-/** Reads at most `max` bytes of a request body as text; larger → `body_too_large`. */
-export async function readBodyText(req: Request, max = MAX_BODY_BYTES): Promise<string> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > max) throw tooLarge(max);
-  if (!req.body) return "";
-  const reader = req.body.getReader();
+/**
+ * Reads a request's or response's body as text, at most `max` bytes; null (with
+ * the stream cancelled) when it is larger. Never buffers more than `max` bytes.
+ */
+export async function readCappedText(
+  msg: { body: ReadableStream<Uint8Array> | null; headers: Headers },
+  max: number,
+): Promise<string | null> {
+  const declared = Number(msg.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > max) {
+    await msg.body?.cancel().catch(() => {});
+    return null;
+  }
+  if (!msg.body) return "";
+  const reader = msg.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -27,8 +36,8 @@ export async function readBodyText(req: Request, max = MAX_BODY_BYTES): Promise<
     if (done) break;
     size += value.byteLength;
     if (size > max) {
-      await reader.cancel();
-      throw tooLarge(max);
+      await reader.cancel().catch(() => {});
+      return null;
     }
     chunks.push(value);
   }
@@ -39,6 +48,13 @@ export async function readBodyText(req: Request, max = MAX_BODY_BYTES): Promise<
     off += c.byteLength;
   }
   return new TextDecoder().decode(all);
+}
+
+/** Reads at most `max` bytes of a request body as text; larger → `body_too_large`. */
+export async function readBodyText(req: Request, max = MAX_BODY_BYTES): Promise<string> {
+  const text = await readCappedText(req, max);
+  if (text === null) throw tooLarge(max);
+  return text;
 }
 
 function tooLarge(max: number) {
