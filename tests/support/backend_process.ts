@@ -3,7 +3,7 @@
  * free 127.0.0.1 port with its own temp state folder.
  * @module
  */
-import { decodeText } from "../../shared/deno_ws.ts";
+import { spawnListening } from "./spawn.ts";
 import { WorkspaceClient } from "../../shared/client.ts";
 
 const MAIN = new URL("../../backend/main.ts", import.meta.url).pathname;
@@ -20,6 +20,8 @@ export interface BackendProcessOptions {
   embeddedConfig?: string;
   embeddedStore?: "fs" | "memory";
   extraArgs?: string[];
+  /** Flags for `deno run` itself, placed before the script (e.g. `--cpu-prof`). */
+  denoArgs?: string[];
 }
 
 export class BackendProcess {
@@ -30,7 +32,7 @@ export class BackendProcess {
   readonly client: WorkspaceClient;
   #output: string[];
   #ownsState: boolean;
-  #pumps: Promise<void>[] = [];
+  #done: Promise<void> = Promise.resolve();
 
   private constructor(
     child: Deno.ChildProcess,
@@ -63,6 +65,7 @@ export class BackendProcess {
     const args = [
       "run",
       "-A",
+      ...(opts.denoArgs ?? []),
       MAIN,
       "--state-dir",
       stateDir,
@@ -82,38 +85,9 @@ export class BackendProcess {
       args.push("--embedded-config", f);
     }
     args.push(...(opts.extraArgs ?? []));
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const output: string[] = [];
-    const pumps: Promise<void>[] = [];
-    const port = await new Promise<number>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => finish(new Error("backend did not start in 30 s")), 30_000);
-      function finish(v: number | Error) {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        v instanceof Error ? reject(v) : resolve(v);
-      }
-      const pump = async (stream: ReadableStream<Uint8Array>) => {
-        for await (const text of decodeText(stream)) {
-          output.push(text);
-          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(""));
-          if (m) finish(Number(m[1]));
-        }
-      };
-      pumps.push(pump(child.stdout).catch(() => {}), pump(child.stderr).catch(() => {}));
-      child.status.then((s) =>
-        finish(new Error(`backend exited with ${s.code} before listening:\n${output.join("")}`))
-      );
-    });
+    const { child, port, output, done } = await spawnListening("backend", args, env, 30_000);
     const bp = new BackendProcess(child, port, stateDir, output, ownsState, opts.adminToken);
-    bp.#pumps = pumps;
+    bp.#done = done;
     return bp;
   }
 
@@ -123,7 +97,7 @@ export class BackendProcess {
       this.child.kill(signal);
     } catch { /* already gone */ }
     const status = await this.child.status;
-    await Promise.all(this.#pumps); // so `output` holds every line the process wrote
+    await this.#done; // so `output` holds every line the process wrote
     if (this.#ownsState) await Deno.remove(this.stateDir, { recursive: true }).catch(() => {});
     return status;
   }

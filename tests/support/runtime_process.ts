@@ -5,7 +5,7 @@
  * @module
  */
 
-import { decodeText } from "../../shared/deno_ws.ts";
+import { spawnListening } from "./spawn.ts";
 
 const MAIN = new URL("../../runtime/main.ts", import.meta.url).pathname;
 
@@ -21,6 +21,8 @@ export interface RuntimeProcessOptions {
   config?: string;
   displayName?: string;
   extraArgs?: string[];
+  /** Flags for `deno run` itself, placed before the script (e.g. `--cpu-prof`). */
+  denoArgs?: string[];
 }
 
 export class RuntimeProcess {
@@ -54,7 +56,16 @@ export class RuntimeProcess {
   static async start(opts: RuntimeProcessOptions = {}): Promise<RuntimeProcess> {
     const id = opts.id ?? "test";
     const tmp: string[] = [];
-    const args = ["run", "-A", MAIN, "--id", id, "--listen", `127.0.0.1:${opts.port ?? 0}`];
+    const args = [
+      "run",
+      "-A",
+      ...(opts.denoArgs ?? []),
+      MAIN,
+      "--id",
+      id,
+      "--listen",
+      `127.0.0.1:${opts.port ?? 0}`,
+    ];
     args.push("--store", opts.store ?? "memory");
     if (opts.dataDir) args.push("--data-dir", opts.dataDir);
     if (opts.displayName) args.push("--display-name", opts.displayName);
@@ -70,36 +81,7 @@ export class RuntimeProcess {
       args.push("--config", f);
     }
     args.push(...(opts.extraArgs ?? []));
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const output: string[] = [];
-    const port = await new Promise<number>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => finish(new Error("runtime did not start in 20 s")), 20_000);
-      function finish(v: number | Error) {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        v instanceof Error ? reject(v) : resolve(v);
-      }
-      const pump = async (stream: ReadableStream<Uint8Array>) => {
-        for await (const text of decodeText(stream)) {
-          output.push(text);
-          const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(""));
-          if (m) finish(Number(m[1]));
-        }
-      };
-      pump(child.stdout).catch(() => {});
-      pump(child.stderr).catch(() => {});
-      child.status.then((s) =>
-        finish(new Error(`runtime exited with ${s.code} before listening:\n${output.join("")}`))
-      );
-    });
+    const { child, port, output } = await spawnListening("runtime", args, env, 20_000);
     return new RuntimeProcess(child, port, id, output, tmp);
   }
 

@@ -1,0 +1,63 @@
+/**
+ * Spawns a server process and waits for its "listening on http://127.0.0.1:PORT"
+ * line, so tests pass port 0 and never race for a port.
+ * @module
+ */
+import { decodeText } from "../../shared/deno_ws.ts";
+
+export interface Spawned {
+  child: Deno.ChildProcess;
+  port: number;
+  /** Everything printed so far (stdout and stderr); complete once `done` resolves. */
+  output: string[];
+  /** Resolves when both output streams have ended. */
+  done: Promise<void>;
+}
+
+export async function spawnListening(
+  label: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<Spawned> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  let onLine: (() => void) | null = null;
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const text of decodeText(stream)) {
+      output.push(text);
+      onLine?.();
+    }
+  };
+  const done = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => {}, () => {});
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => finish(new Error(`${label} did not start in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    let settled = false;
+    function finish(v: number | Error) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      onLine = null;
+      v instanceof Error ? reject(v) : resolve(v);
+    }
+    onLine = () => {
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(""));
+      if (m) finish(Number(m[1]));
+    };
+    // On an early exit, wait for the streams so the error carries everything it printed.
+    child.status.then(async (s) => {
+      await done;
+      finish(new Error(`${label} exited with ${s.code} before listening:\n${output.join("")}`));
+    });
+  });
+  return { child, port, output, done };
+}
