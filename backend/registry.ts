@@ -119,13 +119,14 @@ export class RuntimeRegistry {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        ac.abort();
+        // Settle the race first: aborting makes the call reject too, with a vaguer reason.
         reject(
           new ApiError(
             "remote_runtime_timeout",
             `did not answer within ${this.fanoutDeadlineMs} ms`,
           ),
         );
+        ac.abort();
       }, this.fanoutDeadlineMs);
     });
     return Promise.race([fn(ac.signal), deadline]).finally(() => clearTimeout(timer));

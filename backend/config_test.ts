@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { endpointProblem, loadBackendConfig, parseBackendConfig } from "./config.ts";
+import { isTokenRef, resolveTokenRef } from "./token_ref.ts";
+import { ApiError } from "../shared/mod.ts";
+
+Deno.test("config: remotes, listen and allowed hosts are read; bad entries are skipped with a diagnostic each", () => {
+  const cfg = parseBackendConfig(`
+[server]
+listen = "127.0.0.1:9000"
+allowed_hosts = ["ws.example"]
+
+[[runtimes.remote]]
+id = "good"
+endpoint = "http://127.0.0.1:8790"
+token_ref = "env:GOOD_TOKEN"
+
+[[runtimes.remote]]
+id = "Bad Id"
+endpoint = "http://127.0.0.1:8791"
+
+[[runtimes.remote]]
+id = "creds"
+endpoint = "http://user:pw@127.0.0.1:8792"
+
+[[runtimes.remote]]
+id = "good"
+endpoint = "http://127.0.0.1:8793"
+
+[[runtimes.remote]]
+id = "embedded"
+endpoint = "http://127.0.0.1:8794"
+`);
+  assert.equal(cfg.parsed, true);
+  assert.equal(cfg.listen, "127.0.0.1:9000");
+  assert.deepEqual(cfg.allowedHosts, ["ws.example"]);
+  assert.deepEqual(cfg.remotes.map((r) => r.id), ["good"]);
+  assert.deepEqual(cfg.diagnostics.map((d) => d.code), [
+    "invalid_request",
+    "invalid_endpoint",
+    "duplicate_runtime_id",
+    "duplicate_runtime_id",
+  ]);
+  assert.ok(!JSON.stringify(cfg.diagnostics).includes("pw@"), "credentials are not echoed");
+});
+
+Deno.test("config: an unparsable file is reported by line and column, never by path or content", () => {
+  const cfg = parseBackendConfig(
+    '[server]\nlisten = "127.0.0.1:8787"\n[[runtimes.remote]]\nid = "x\n',
+  );
+  assert.equal(cfg.parsed, false);
+  assert.equal(cfg.remotes.length, 0);
+  assert.equal(cfg.diagnostics[0].code, "config_unparsable");
+  assert.match(cfg.diagnostics[0].message, /line 4, column \d+/);
+});
+
+Deno.test("config: a missing file means embedded only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = await loadBackendConfig(`${dir}/nope.toml`);
+    assert.equal(cfg.parsed, true);
+    assert.deepEqual(cfg.remotes, []);
+    assert.deepEqual(cfg.diagnostics, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("endpoint rule: absolute http(s) with a host, no userinfo, query or fragment", () => {
+  assert.equal(endpointProblem("http://127.0.0.1:8790"), null);
+  assert.equal(endpointProblem("https://runtime.example/base/"), null);
+  for (
+    const bad of [
+      "ftp://h",
+      "127.0.0.1:8790",
+      "/v1",
+      "http://u@h",
+      "http://h/?q=1",
+      "http://h/#f",
+      "http://h/?",
+    ]
+  ) {
+    assert.notEqual(endpointProblem(bad), null, bad);
+  }
+});
+
+Deno.test("token_ref: env:NAME only; resolution fails closed when unset or empty", () => {
+  assert.ok(isTokenRef("env:RT_TOKEN"));
+  for (const bad of ["RT_TOKEN", "env:", "env:1X", "file:/x", "env:A B"]) {
+    assert.ok(!isTokenRef(bad), bad);
+  }
+  const env = (n: string) => ({ SET: "s3cret", EMPTY: "" } as Record<string, string>)[n];
+  assert.equal(resolveTokenRef("env:SET", env).reveal(), "s3cret");
+  assert.equal(String(resolveTokenRef("env:SET", env)), "[redacted]");
+  for (const ref of ["env:EMPTY", "env:UNSET"]) {
+    assert.throws(
+      () => resolveTokenRef(ref, env),
+      (e) => e instanceof ApiError && e.code === "token_ref_unresolved",
+    );
+  }
+});
