@@ -47,7 +47,12 @@ export async function spawnListening(
       settled = true;
       clearTimeout(timer);
       onLine = null;
-      v instanceof Error ? reject(v) : resolve(v);
+      if (v instanceof Error) {
+        try {
+          child.kill("SIGKILL"); // a process that failed to start is never left running
+        } catch { /* already exited */ }
+        reject(v);
+      } else resolve(v);
     }
     onLine = () => {
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(""));

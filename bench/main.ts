@@ -1,0 +1,249 @@
+/**
+ * `deno task bench`: side-by-side benchmarks of the Backend against direct
+ * runtime calls, run on 127.0.0.1 with real processes. Prints one table and
+ * writes `bench/results/latest.json` (and `latest.md`, the same table).
+ *
+ *   deno task bench                  full run (a few minutes on 2 cores)
+ *   deno task bench --quick          smaller counts, for a smoke check
+ *   deno task bench --only 1,3       only some scenarios (1 proxy, 2 fan-out,
+ *                                    3 events, 4 persistence, 5 startup)
+ *   deno task bench --profile proxy  the proxied GET of scenario 1 at c=32 only
+ *                                    (`fanout`: repeated GET /api/workers over
+ *                                    32 runtimes; `events`: scenario 3) with the
+ *                                    Backend under `--cpu-prof`; prints its top
+ *                                    self-time functions
+ *
+ * Every process it starts is stopped in a `finally` (and on Ctrl-C).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { readProfile, renderProfile, summarizeProfile } from "./cpuprofile.ts";
+import { eventsScenario } from "./events.ts";
+import { fanoutProfileRun, fanoutScenario, startFleet } from "./fanout.ts";
+import { persistenceScenario } from "./persistence.ts";
+import { Procs } from "./procs.ts";
+import { proxyProfileRun, proxyScenario } from "./proxy.ts";
+import { renderNotes, renderTable, type Row } from "./report.ts";
+import { startupScenario } from "./startup.ts";
+
+const RESULTS = new URL("./results/", import.meta.url).pathname;
+/** Upper bound for a whole run (a full run takes about a minute on 2 cores). */
+const WATCHDOG_S = 600;
+
+function settings(quick: boolean) {
+  return {
+    proxy: quick
+      ? { warmup: 100, c1Requests: 300, cNRequests: 1000, concurrency: 32, rounds: 2 }
+      : { warmup: 300, c1Requests: 2000, cNRequests: 10_000, concurrency: 32, rounds: 4 },
+    fanout: quick
+      ? {
+        sizes: [1, 8],
+        workersPerRuntime: 50,
+        warmup: 2,
+        samples: 5,
+        hungSamples: 2,
+        deadlineMs: 1000,
+        batch: 8,
+      }
+      : {
+        sizes: [1, 8, 32],
+        workersPerRuntime: 50,
+        warmup: 3,
+        samples: 21,
+        hungSamples: 5,
+        deadlineMs: 1000,
+        batch: 8,
+      },
+    events: {
+      deltas: quick ? 2000 : 20_000,
+      repeats: quick ? 1 : 3,
+      store: "fs" as const,
+      timeoutMs: 120_000,
+    },
+    persistence: quick
+      ? { events: 5000, workers: 20, connections: 100 }
+      : { events: 20_000, workers: 50, connections: 100 },
+    startup: { runs: quick ? 1 : 5, remotes: [0, 8], pollMs: 2, timeoutMs: 30_000 },
+  };
+}
+
+function machine() {
+  return {
+    cores: navigator.hardwareConcurrency,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
+    loadavg: Deno.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+async function newestProfile(dir: string): Promise<string | null> {
+  let best: { path: string; mtime: number } | null = null;
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith(".cpuprofile")) continue;
+    const st = await Deno.stat(`${dir}/${e.name}`);
+    const mtime = st.mtime?.getTime() ?? 0;
+    if (!best || mtime > best.mtime) best = { path: `${dir}/${e.name}`, mtime };
+  }
+  return best?.path ?? null;
+}
+
+async function main() {
+  const { values: args } = parseArgs({
+    args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      profile: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (args.help) {
+    console.log(
+      "deno task bench [--quick] [--only 1,2,3,4,5] [--profile proxy|fanout|events]\n" +
+        "  1 proxy overhead, 2 fan-out, 3 event streaming, 4 persistence, 5 startup",
+    );
+    return;
+  }
+  const quick = args.quick!;
+  const cfg = settings(quick);
+  const profile = args.profile;
+  const profiled: Record<string, number> = { proxy: 1, fanout: 2, events: 3 };
+  if (profile !== undefined && !(profile in profiled)) {
+    console.error("--profile must be proxy, fanout or events");
+    Deno.exit(2);
+  }
+  const only = new Set(
+    profile ? [profiled[profile]] : (args.only ?? "1,2,3,4,5").split(",").map(Number),
+  );
+  await Deno.mkdir(RESULTS, { recursive: true });
+  const profDir = `${RESULTS}profile`;
+  const denoArgs = profile ? [`--cpu-prof`, `--cpu-prof-dir=${profDir}`] : undefined;
+  if (profile) {
+    await Deno.remove(profDir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(profDir, { recursive: true });
+  }
+
+  const startedAt = new Date();
+  const machineStart = machine();
+  const t0 = performance.now();
+  const procs = new Procs();
+  const onSignal = () => {
+    console.error("\ninterrupted: stopping every process the benchmark started");
+    procs.cleanup().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  // Every loop is bounded by a count or a deadline; this bounds the whole run as well.
+  const watchdog = setTimeout(() => {
+    console.error(`\nbenchmark exceeded ${WATCHDOG_S} s: stopping every process it started`);
+    procs.cleanup().finally(() => Deno.exit(1));
+  }, WATCHDOG_S * 1000);
+
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  const step = async (
+    name: string,
+    run: () => Promise<{ rows: Row[]; raw: Record<string, unknown> }>,
+  ) => {
+    const s = performance.now();
+    console.error(`… ${name}`);
+    const r = await run();
+    rows.push(...r.rows);
+    raw[name] = { ...r.raw, seconds: Math.round(performance.now() - s) / 1000 };
+    console.error(`  done in ${((performance.now() - s) / 1000).toFixed(1)} s`);
+  };
+
+  try {
+    if (profile === "proxy") {
+      await step("proxy", () =>
+        proxyProfileRun(procs, {
+          ...cfg.proxy,
+          warmup: 500,
+          cNRequests: quick ? 5000 : 20_000,
+          backendDenoArgs: denoArgs,
+        }));
+      console.error(`  ${JSON.stringify(raw.proxy)}`);
+    } else if (only.has(1)) {
+      await step("proxy", () => proxyScenario(procs, cfg.proxy));
+    }
+    if (only.has(3)) {
+      await step(
+        "events",
+        () => eventsScenario(procs, { ...cfg.events, backendDenoArgs: denoArgs }),
+      );
+    }
+    if (only.has(4)) await step("persistence", () => persistenceScenario(procs, cfg.persistence));
+    if (only.has(2) || only.has(5)) {
+      const size = Math.max(only.has(2) ? Math.max(...cfg.fanout.sizes) : 0, 8);
+      console.error(`… starting ${size} runtime processes (batches of ${cfg.fanout.batch})`);
+      const fleet = await startFleet(procs, size, cfg.fanout.workersPerRuntime, cfg.fanout.batch);
+      console.error(
+        `  started in ${(fleet.startMs / 1000).toFixed(1)} s, ` +
+          `${size * cfg.fanout.workersPerRuntime} workers in ${
+            (fleet.createMs / 1000).toFixed(1)
+          } s`,
+      );
+      try {
+        if (profile === "fanout") {
+          await step(
+            "fanout",
+            () => fanoutProfileRun(procs, fleet, cfg.fanout, quick ? 50 : 200, denoArgs!),
+          );
+          console.error(`  ${JSON.stringify(raw.fanout)}`);
+        } else if (only.has(2)) {
+          await step("fanout", () => fanoutScenario(procs, fleet, cfg.fanout));
+        }
+        if (only.has(5)) {
+          await step("startup", () => startupScenario(procs, fleet.runtimes, cfg.startup));
+        }
+      } finally {
+        await procs.stopAll(fleet.runtimes);
+      }
+    }
+  } finally {
+    await procs.cleanup();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    clearTimeout(watchdog);
+  }
+  const left = procs.livePids();
+  if (left.length) throw new Error(`processes still running: ${left.join(", ")}`);
+
+  const totalS = (performance.now() - t0) / 1000;
+  const table = renderTable(rows);
+  const notes = renderNotes(rows);
+  const m = { ...machineStart, loadavg_end: machine().loadavg };
+  const header = `${startedAt.toISOString()} · ${m.cores} cores · Deno ${m.deno} · ${m.os} · ` +
+    `load avg at start ${m.loadavg.join(" ")} · ${quick ? "quick" : "full"} run ${
+      totalS.toFixed(0)
+    } s`;
+  console.log(`\n${header}\n\n${table}\n${notes ? `\nNotes:\n${notes}\n` : ""}`);
+
+  if (profile) {
+    const file = await newestProfile(profDir);
+    if (!file) throw new Error("the Backend wrote no .cpuprofile");
+    console.log(`Backend CPU profile (${profile} scenario): ${file}\n`);
+    console.log(renderProfile(summarizeProfile(await readProfile(file), 25)));
+    return; // a profiled run is slower: it does not replace latest.json
+  }
+
+  const result = {
+    date: startedAt.toISOString(),
+    mode: quick ? "quick" : "full",
+    scenarios: [...only].sort(),
+    total_seconds: Math.round(totalS * 10) / 10,
+    machine: m,
+    rows,
+    raw,
+  };
+  await Deno.writeTextFile(`${RESULTS}latest.json`, JSON.stringify(result, null, 2) + "\n");
+  await Deno.writeTextFile(
+    `${RESULTS}latest.md`,
+    `${header}\n\n${table}\n${notes ? `\n${notes}\n` : ""}`,
+  );
+  console.log(`wrote bench/results/latest.json and latest.md (${totalS.toFixed(0)} s)`);
+}
+
+if (import.meta.main) await main();

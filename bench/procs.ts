@@ -1,0 +1,219 @@
+/**
+ * Every process, socket and temp folder a benchmark run starts, so the
+ * orchestrator can stop all of them in one `finally` (and on Ctrl-C).
+ * Processes are the real `runtime/main.ts` and `backend/main.ts` on 127.0.0.1,
+ * started through the test support classes.
+ * @module
+ */
+import { RuntimeProcess, type RuntimeProcessOptions } from "../tests/support/runtime_process.ts";
+import { BackendProcess, type BackendProcessOptions } from "../tests/support/backend_process.ts";
+
+/** How long a process gets to exit on SIGTERM before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
+/** A socket that accepts connections and never answers: a hung runtime. */
+export interface HungRuntime {
+  endpoint: string;
+  /** Connections accepted so far. */
+  accepted(): number;
+  close(): void;
+}
+
+export class Procs {
+  readonly #runtimes = new Set<RuntimeProcess>();
+  readonly #backends = new Set<BackendProcess>();
+  readonly #hung = new Set<HungRuntime>();
+  readonly #dirs = new Set<string>();
+
+  /** Starts a runtime process (memory store unless told otherwise). */
+  async runtime(opts: RuntimeProcessOptions): Promise<RuntimeProcess> {
+    const p = await RuntimeProcess.start({ store: "memory", ...opts });
+    this.#runtimes.add(p);
+    return p;
+  }
+
+  /** Starts `count` runtimes with ids `<prefix>-<i>`, `batch` at a time (2 cores: not all at once). */
+  async runtimes(
+    count: number,
+    prefix: string,
+    batch = 8,
+    opts: RuntimeProcessOptions = {},
+  ): Promise<RuntimeProcess[]> {
+    const out: RuntimeProcess[] = [];
+    for (let i = 0; i < count; i += batch) {
+      const ids = Array.from({ length: Math.min(batch, count - i) }, (_, k) => i + k);
+      const started = await Promise.allSettled(
+        ids.map((k) => this.runtime({ ...opts, id: `${prefix}-${k}` })),
+      );
+      for (const s of started) {
+        if (s.status === "rejected") throw s.reason;
+        out.push(s.value);
+      }
+    }
+    return out;
+  }
+
+  /** Starts a Backend process (embedded store: memory) in its own temp state folder. */
+  async backend(opts: BackendProcessOptions): Promise<BackendProcess> {
+    const p = await BackendProcess.start({ embeddedStore: "memory", ...opts });
+    this.#backends.add(p);
+    return p;
+  }
+
+  /** Registers a Backend started elsewhere (e.g. by the startup timer) for cleanup. */
+  adoptBackend(p: BackendProcess): void {
+    this.#backends.add(p);
+  }
+
+  /** A listener that accepts and never answers, on a free 127.0.0.1 port. */
+  hungRuntime(): HungRuntime {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const conns: Deno.Conn[] = [];
+    let closed = false;
+    (async () => {
+      try {
+        for await (const c of listener) {
+          if (closed) c.close();
+          else conns.push(c);
+        }
+      } catch { /* listener closed */ }
+    })();
+    const h: HungRuntime = {
+      endpoint: `http://127.0.0.1:${listener.addr.port}`,
+      accepted: () => conns.length,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        try {
+          listener.close();
+        } catch { /* already closed */ }
+        for (const c of conns.splice(0)) {
+          try {
+            c.close();
+          } catch { /* already closed */ }
+        }
+        this.#hung.delete(h);
+      },
+    };
+    this.#hung.add(h);
+    return h;
+  }
+
+  async tempDir(prefix: string): Promise<string> {
+    const d = await Deno.makeTempDir({ prefix });
+    this.#dirs.add(d);
+    return d;
+  }
+
+  /** Stops one process: SIGTERM, then SIGKILL after a grace period. */
+  async stop(p: RuntimeProcess | BackendProcess): Promise<void> {
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<"late">((r) => t = setTimeout(() => r("late"), STOP_GRACE_MS));
+    const exited = await Promise.race([p.kill("SIGTERM").then(() => "ok" as const), grace]);
+    clearTimeout(t);
+    if (exited === "late") await p.kill("SIGKILL");
+    if (p instanceof RuntimeProcess) this.#runtimes.delete(p);
+    else this.#backends.delete(p);
+  }
+
+  async stopAll(ps: (RuntimeProcess | BackendProcess)[]): Promise<void> {
+    await Promise.all(ps.map((p) => this.stop(p)));
+  }
+
+  /** Stops everything still running and removes temp folders. Safe to call twice. */
+  async cleanup(): Promise<void> {
+    for (const h of [...this.#hung]) h.close();
+    await this.stopAll([...this.#backends, ...this.#runtimes]);
+    for (const d of this.#dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+    this.#dirs.clear();
+  }
+
+  /** Pids of processes still running (for the end-of-run check). */
+  livePids(): number[] {
+    return [...this.#backends, ...this.#runtimes].map((p) => p.child.pid);
+  }
+}
+
+/** A free 127.0.0.1 port (bound, then released). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
+/** Backend config text with one `[[runtimes.remote]]` entry per runtime. */
+export function remotesToml(remotes: { id: string; endpoint: string }[]): string {
+  return remotes.map((r) => `[[runtimes.remote]]\nid = "${r.id}"\nendpoint = "${r.endpoint}"\n`)
+    .join("\n");
+}
+
+/**
+ * Bound on a single set-up or check request. The measured hot loops carry no
+ * per-request timer (it would cost the client CPU being measured); the
+ * orchestrator's watchdog bounds them instead.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The header every mutating Backend request needs (CSRF guard). */
+export const MUTATING = { "x-yoi-request": "1" };
+
+/** POSTs JSON and returns the parsed answer; throws on a non-2xx status. */
+export async function postJson<T = Record<string, unknown>>(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${new URL(url).pathname}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** GETs JSON; throws on a non-2xx status. */
+export async function getJson<T = Record<string, unknown>>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${new URL(url).pathname}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Creates `n` workers on a runtime through its own API, in parallel; returns their ids. */
+export async function createWorkers(runtimeUrl: string, n: number, profile?: string) {
+  const made = await Promise.all(
+    Array.from({ length: n }, () =>
+      postJson<{ worker: { worker_id: string } }>(
+        `${runtimeUrl}/v1/workers`,
+        profile ? { profile } : {},
+      )),
+  );
+  return made.map((m) => m.worker.worker_id);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * CPU time a process has used so far, in ms: the sum over its threads of
+ * `/proc/<pid>/task/<tid>/schedstat` (Linux, ns resolution). NaN where that is
+ * unavailable. Threads that already exited are not counted.
+ */
+export function cpuMs(pid: number | "self"): number {
+  try {
+    let ns = 0;
+    for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0]);
+      } catch { /* thread exited meanwhile */ }
+    }
+    return ns / 1e6;
+  } catch {
+    return NaN;
+  }
+}
