@@ -19,7 +19,7 @@ export function errorResponse(err: ApiError, headers?: HeadersInit): Response {
  * the stream cancelled) when it is larger. Never buffers more than `max` bytes.
  */
 export async function readCappedText(
-  msg: { body: ReadableStream<Uint8Array> | null; headers: Headers },
+  msg: Request | Response,
   max: number,
 ): Promise<string | null> {
   const declared = Number(msg.headers.get("content-length") ?? "NaN");
@@ -28,6 +28,11 @@ export async function readCappedText(
     return null;
   }
   if (!msg.body) return "";
+  if (Number.isFinite(declared)) {
+    // A declared length within the cap is enforced by the HTTP stack: read it in one go,
+    // which is much cheaper than the chunk loop below (see bench/README.md).
+    return await msg.text();
+  }
   const reader = msg.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
