@@ -28,7 +28,7 @@ const overview: Route = async ({ client }) => {
           </div>
         )}
         <div class="card">
-          <h2 style="margin-top:0">Runtimes</h2>
+          <h2 class="card-title">Runtimes</h2>
           <p>
             {runtimes.runtimes.length} registered:{" "}
             {[...byStatus].map(([status, n]) => (
@@ -44,7 +44,7 @@ const overview: Route = async ({ client }) => {
           </p>
         </div>
         <div class="card">
-          <h2 style="margin-top:0">Workers</h2>
+          <h2 class="card-title">Workers</h2>
           <p>
             {workers.workers.length} workers, {busy} busy. <a href="/workers">Open Workers</a>
           </p>

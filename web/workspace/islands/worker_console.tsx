@@ -1,0 +1,419 @@
+/**
+ * The worker console: the transcript folded on the server, then live events
+ * from the Backend's WebSocket (resumed from the last seq after any drop, so
+ * nothing is shown twice), an input box, Cancel and Stop (with an inline
+ * confirmation). Status follows `worker.status` events.
+ * @module
+ */
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import type { TargetedKeyboardEvent } from "preact";
+import { ApiClientError, BrowserClient } from "../../../shared/browser_client.ts";
+import type { Ack } from "../../../shared/runtime_dto.ts";
+import type { ErrorCode } from "../../../shared/error_codes.ts";
+import { Badge, statusTone } from "../components/badge.tsx";
+import { ErrorNotice } from "../components/diagnostics.tsx";
+import { shortTime } from "../components/format.ts";
+import {
+  applyEvents,
+  type Block,
+  type ConsoleView,
+  isStreamControl,
+  isWorkerEvent,
+} from "../components/console_view.ts";
+
+export interface WorkerConsoleProps extends Record<string, unknown> {
+  runtimeId: string;
+  workerId: string;
+  displayName: string;
+  profile: string;
+  createdAt: string;
+  view: ConsoleView;
+}
+
+/** Connection state shown in the status line. */
+type Conn =
+  | { state: "connecting" }
+  | { state: "live" }
+  | { state: "reconnecting"; attempt: number }
+  | { state: "upstream-reconnecting" }
+  | { state: "resumed"; after: number }
+  | { state: "closed"; message: string; code?: string };
+
+/** Pauses between the console's own reconnect attempts (the last repeats). */
+const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
+/** Close codes after which reconnecting cannot help. */
+const TERMINAL: readonly string[] = ["worker_not_found", "invalid_id", "runtime_not_found"];
+
+function connText(c: Conn): string {
+  switch (c.state) {
+    case "connecting":
+      return "Connecting to the event stream…";
+    case "live":
+      return "Live";
+    case "reconnecting":
+      return c.attempt > 1
+        ? `Reconnecting… (attempt ${c.attempt})`
+        : "Reconnecting… the event stream dropped.";
+    case "upstream-reconnecting":
+      return "Reconnecting… the runtime's stream was interrupted; the Backend is reconnecting.";
+    case "resumed":
+      return `Resumed from event ${c.after}; no events were missed.`;
+    case "closed":
+      return `The event stream closed: ${c.message}`;
+  }
+}
+
+function connTone(c: Conn) {
+  switch (c.state) {
+    case "live":
+    case "resumed":
+      return "success" as const;
+    case "closed":
+      return "danger" as const;
+    case "connecting":
+      return "neutral" as const;
+    default:
+      return "warning" as const;
+  }
+}
+
+interface Failure {
+  message: string;
+  code?: ErrorCode;
+}
+
+function failure(e: unknown): Failure {
+  if (e instanceof ApiClientError) return { message: e.message, code: e.code };
+  return { message: "The request failed unexpectedly." };
+}
+
+function BlockView(props: { block: Block }) {
+  const b = props.block;
+  if (b.kind === "input") {
+    return (
+      <div class="console-block input">
+        <span class="console-prompt" aria-hidden="true">›</span>
+        <span class="visually-hidden">{`Input: `}</span>
+        {b.text}
+      </div>
+    );
+  }
+  if (b.kind === "output") {
+    return (
+      <div class="console-block output">
+        {b.parts.map((p, i) => (
+          <span key={i} class={p.stream === "stderr" ? "stderr" : undefined}>{p.text}</span>
+        ))}
+      </div>
+    );
+  }
+  return <div class={`console-block note ${b.tone}`}>{b.text}</div>;
+}
+
+export default function WorkerConsole(props: WorkerConsoleProps) {
+  const { runtimeId, workerId } = props;
+  const [view, setView] = useState<ConsoleView>(props.view);
+  const viewRef = useRef<ConsoleView>(props.view);
+  const [conn, setConn] = useState<Conn>({ state: "connecting" });
+  const [text, setText] = useState("");
+  const [pending, setPending] = useState<null | "input" | "cancel" | "stop">(null);
+  const [error, setError] = useState<Failure | null>(null);
+  const [confirmStop, setConfirmStop] = useState(false);
+  const [hint, setHint] = useState("");
+  const logRef = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const keepRef = useRef<HTMLButtonElement>(null);
+  const stopRef = useRef<HTMLButtonElement>(null);
+  const clientRef = useRef<BrowserClient | null>(null);
+  const client = () => (clientRef.current ??= new BrowserClient());
+
+  const update = (next: ConsoleView) => {
+    if (next === viewRef.current) return;
+    viewRef.current = next;
+    setView(next);
+  };
+
+  // The live stream: opened from the last seq shown, reopened from the last seq seen.
+  useEffect(() => {
+    let ws: WebSocket | null = null;
+    let disposed = false;
+    let dropped = false;
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const connect = () => {
+      if (disposed) return;
+      const sock = new WebSocket(client().eventsUrl(runtimeId, workerId, viewRef.current.lastSeq));
+      ws = sock;
+      sock.addEventListener("open", () => {
+        attempt = 0;
+        setConn(dropped ? { state: "resumed", after: viewRef.current.lastSeq } : { state: "live" });
+      });
+      sock.addEventListener("message", (ev) => {
+        let msg: unknown;
+        try {
+          msg = JSON.parse(String(ev.data));
+        } catch {
+          return;
+        }
+        if (isWorkerEvent(msg)) {
+          update(applyEvents(viewRef.current, [msg]));
+        } else if (isStreamControl(msg)) {
+          if (msg.type === "stream.reconnecting") setConn({ state: "upstream-reconnecting" });
+          else if (msg.type === "stream.resumed") {
+            setConn({ state: "resumed", after: msg.after ?? viewRef.current.lastSeq });
+          } else if (msg.type === "stream.closed") {
+            const terminal = msg.code !== undefined && TERMINAL.includes(msg.code);
+            if (terminal) {
+              disposed = true;
+              setConn({
+                state: "closed",
+                message: msg.message ?? "the Backend ended it.",
+                code: msg.code,
+              });
+            }
+          }
+        }
+      });
+      sock.addEventListener("close", () => {
+        if (disposed || ws !== sock) return;
+        dropped = true;
+        attempt++;
+        setConn({ state: "reconnecting", attempt });
+        timer = setTimeout(connect, BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)]);
+      });
+    };
+    connect();
+    return () => {
+      disposed = true;
+      clearTimeout(timer);
+      ws?.close();
+    };
+  }, [runtimeId, workerId]);
+
+  // Keep the newest output in view, but only if the reader was already at the bottom.
+  useLayoutEffect(() => {
+    const el = logRef.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  }, [view.blocks]);
+
+  useEffect(() => {
+    if (confirmStop) keepRef.current?.focus();
+  }, [confirmStop]);
+
+  const onScroll = () => {
+    const el = logRef.current;
+    if (el) atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 8;
+  };
+
+  /** Applies an ack's status unless the stream already showed something newer. */
+  const applyAck = (ack: Ack) => {
+    const cur = viewRef.current;
+    if (ack.seq >= cur.statusSeq && ack.status !== cur.status) {
+      update({ ...cur, status: ack.status, statusSeq: ack.seq });
+    }
+  };
+
+  const status = view.status;
+  const busy = status === "busy";
+  const stopped = status === "stopped";
+  const canSend = !busy && !stopped && pending === null && text.trim().length > 0;
+
+  const send = async () => {
+    if (stopped) return;
+    if (busy) {
+      setHint("The worker is busy with a turn: wait for it to end, or cancel it.");
+      return;
+    }
+    if (pending !== null || text.trim().length === 0) return;
+    setPending("input");
+    setError(null);
+    setHint("");
+    try {
+      const { ack } = await client().input(runtimeId, workerId, text);
+      applyAck(ack);
+      setText("");
+      atBottom.current = true;
+    } catch (e) {
+      setError(failure(e));
+    } finally {
+      setPending(null);
+    }
+  };
+
+  const act = async (what: "cancel" | "stop") => {
+    setPending(what);
+    setError(null);
+    try {
+      const { ack } = what === "cancel"
+        ? await client().cancel(runtimeId, workerId)
+        : await client().stop(runtimeId, workerId);
+      applyAck(ack);
+      if (what === "stop") {
+        setConfirmStop(false);
+        logRef.current?.focus(); // the confirmation is gone; land on the transcript
+      }
+    } catch (e) {
+      setError(failure(e));
+    } finally {
+      setPending(null);
+    }
+  };
+
+  const onKeyDown = (e: TargetedKeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      void send();
+    }
+  };
+
+  const keepRunning = () => {
+    setConfirmStop(false);
+    queueMicrotask(() => stopRef.current?.focus());
+  };
+
+  return (
+    <div class="console">
+      <div class="console-head">
+        <h1>{props.displayName}</h1>
+        <span class="console-status">
+          <span class="visually-hidden">{`Status: `}</span>
+          <Badge tone={statusTone(status)}>{status}</Badge>
+        </span>
+      </div>
+      <dl class="console-meta">
+        <div>
+          <dt>Runtime</dt>
+          <dd>
+            <code>{runtimeId}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Profile</dt>
+          <dd>{props.profile}</dd>
+        </div>
+        <div>
+          <dt>Created</dt>
+          <dd>
+            <time dateTime={props.createdAt} title={props.createdAt}>
+              {shortTime(props.createdAt)}
+            </time>
+          </dd>
+        </div>
+        <div>
+          <dt>Worker id</dt>
+          <dd>
+            <code>{workerId}</code>
+          </dd>
+        </div>
+      </dl>
+      <p class={`console-conn ${connTone(conn)}`} role="status" data-conn={conn.state}>
+        {connText(conn)}
+      </p>
+      <div
+        ref={logRef}
+        class="console-output"
+        role="log"
+        aria-live="polite"
+        aria-label="Transcript"
+        tabIndex={0}
+        onScroll={onScroll}
+      >
+        {view.blocks.length === 0
+          ? <div class="console-block note muted">No events yet.</div>
+          : view.blocks.map((b) => <BlockView key={b.seq} block={b} />)}
+      </div>
+      {error && (
+        <ErrorNotice
+          title="The worker did not accept that"
+          message={error.message}
+          code={error.code}
+        />
+      )}
+      <form
+        class="console-input"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send();
+        }}
+      >
+        <div class="field">
+          <label for="console-input">Input</label>
+          <textarea
+            id="console-input"
+            rows={3}
+            value={text}
+            disabled={stopped}
+            aria-describedby="console-input-hint"
+            placeholder={stopped ? "This worker is stopped." : "Type input for the worker"}
+            onInput={(e) => {
+              setText(e.currentTarget.value);
+              if (hint) setHint("");
+            }}
+            onKeyDown={onKeyDown}
+          />
+          <span class="hint" id="console-input-hint">
+            {hint ||
+              (stopped
+                ? "A stopped worker takes no more input."
+                : busy
+                ? "A turn is running: Send is available again when it ends or is cancelled."
+                : "Enter sends, Shift+Enter adds a new line.")}
+          </span>
+        </div>
+        <div class="actions">
+          <button type="submit" disabled={!canSend}>
+            {pending === "input" ? "Sending…" : "Send"}
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            disabled={!busy || pending !== null}
+            onClick={() => void act("cancel")}
+          >
+            {pending === "cancel" ? "Cancelling…" : "Cancel turn"}
+          </button>
+          {!confirmStop && (
+            <button
+              ref={stopRef}
+              type="button"
+              class="secondary"
+              disabled={stopped || pending !== null}
+              onClick={() => setConfirmStop(true)}
+            >
+              {stopped ? "Stopped" : "Stop worker…"}
+            </button>
+          )}
+        </div>
+        {confirmStop && !stopped && (
+          <div
+            class="notice warning confirm"
+            role="group"
+            aria-labelledby="stop-confirm-text"
+            onKeyDown={(e) => {
+              if (e.key === "Escape") keepRunning();
+            }}
+          >
+            <p id="stop-confirm-text">
+              Stop this worker? A running turn is cancelled and the worker takes no more input. This
+              cannot be undone.
+            </p>
+            <div class="actions">
+              <button
+                type="button"
+                class="danger"
+                disabled={pending !== null}
+                onClick={() => void act("stop")}
+              >
+                {pending === "stop" ? "Stopping…" : "Stop worker"}
+              </button>
+              <button ref={keepRef} type="button" class="secondary" onClick={keepRunning}>
+                Keep it running
+              </button>
+            </div>
+          </div>
+        )}
+      </form>
+    </div>
+  );
+}
