@@ -29,9 +29,9 @@ const BOOT = join(WEB_DIR, "kit", "boot.ts");
 export const ISLAND_PREFIX = "/_islands/";
 
 /** Island names: the `.tsx` files in `islands/`. */
-export async function islandNames(): Promise<string[]> {
+export async function islandNames(islandsDir = ISLANDS_DIR): Promise<string[]> {
   const names: string[] = [];
-  for await (const e of Deno.readDir(ISLANDS_DIR)) {
+  for await (const e of Deno.readDir(islandsDir)) {
     if (e.isFile && e.name.endsWith(".tsx") && !e.name.endsWith("_test.tsx")) {
       names.push(e.name.slice(0, -4));
     }
@@ -40,7 +40,7 @@ export async function islandNames(): Promise<string[]> {
 }
 
 /** Newest modification time of the web sources the bundle depends on. */
-async function sourceStamp(): Promise<number> {
+async function sourceStamp(islandsDir: string): Promise<number> {
   let newest = 0;
   const walk = async (dir: string) => {
     for await (const e of Deno.readDir(dir)) {
@@ -51,7 +51,8 @@ async function sourceStamp(): Promise<number> {
       }
     }
   };
-  for (const d of ["islands", "components", "kit"]) await walk(join(WEB_DIR, d));
+  await walk(islandsDir);
+  for (const d of ["components", "kit"]) await walk(join(WEB_DIR, d));
   for await (const e of Deno.readDir(join(WEB_DIR, "..", "..", "shared"))) {
     if (e.isFile) {
       const st = await Deno.stat(join(WEB_DIR, "..", "..", "shared", e.name));
@@ -62,8 +63,8 @@ async function sourceStamp(): Promise<number> {
 }
 
 /** Builds all islands once. */
-export async function bundleIslands(): Promise<BundleResult> {
-  const names = await islandNames();
+export async function bundleIslands(islandsDir = ISLANDS_DIR): Promise<BundleResult> {
+  const names = await islandNames(islandsDir);
   const plugin: esbuild.Plugin = {
     name: "yoi-islands",
     setup(build) {
@@ -72,7 +73,7 @@ export async function bundleIslands(): Promise<BundleResult> {
         (a) => ({ path: a.path.slice(7), namespace: "island" }),
       );
       build.onLoad({ filter: /.*/, namespace: "island" }, (a) => ({
-        contents: `import C from ${JSON.stringify(join(ISLANDS_DIR, `${a.path}.tsx`))};\n` +
+        contents: `import C from ${JSON.stringify(join(islandsDir, `${a.path}.tsx`))};\n` +
           `import { boot } from ${JSON.stringify(BOOT)};\n` +
           `boot(${JSON.stringify(a.path)}, C);\n`,
         resolveDir: WEB_DIR,
@@ -128,19 +129,23 @@ export class IslandBundler {
   #current: Promise<BundleResult> | null = null;
   #stamp = -1;
 
-  constructor(opts: { dev?: boolean } = {}) {
+  #islandsDir: string;
+
+  /** `islandsDir` exists for tests; the app always uses `web/workspace/islands`. */
+  constructor(opts: { dev?: boolean; islandsDir?: string } = {}) {
+    this.#islandsDir = opts.islandsDir ?? ISLANDS_DIR;
     this.#dev = opts.dev ?? false;
   }
 
   async get(): Promise<BundleResult> {
     if (this.#dev) {
-      const stamp = await sourceStamp();
+      const stamp = await sourceStamp(this.#islandsDir);
       if (stamp !== this.#stamp) {
         this.#stamp = stamp;
-        this.#current = bundleIslands();
+        this.#current = bundleIslands(this.#islandsDir);
       }
     }
-    this.#current ??= bundleIslands();
+    this.#current ??= bundleIslands(this.#islandsDir);
     return await this.#current;
   }
 
