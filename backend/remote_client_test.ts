@@ -187,16 +187,17 @@ Deno.test("every method works against a real runtime, and nothing leaks", async 
     rt.url,
   );
   const missing = newWorkerId();
+  // One call at a time: promises made up front could reject before anything awaits them.
   for (
-    const p of [
-      c.getWorker(missing),
-      c.input(missing, "x"),
-      c.cancel(missing),
-      c.stop(missing),
-      c.transcript(missing, 0, 10),
+    const call of [
+      () => c.getWorker(missing),
+      () => c.input(missing, "x"),
+      () => c.cancel(missing),
+      () => c.stop(missing),
+      () => c.transcript(missing, 0, 10),
     ]
   ) {
-    assertNoLeak(await expectApiError(p, "worker_not_found"), rt.url);
+    assertNoLeak(await expectApiError(call(), "worker_not_found"), rt.url);
   }
   // Ids that are not worker ids are refused locally, never put into a path.
   await expectApiError(c.getWorker("../runtime"), "invalid_id");
@@ -339,8 +340,8 @@ Deno.test("a redirect is remote_runtime_unavailable and its target is never cont
   );
   try {
     const c = clientFor(redirector.url, { token: CANARY });
-    for (const p of [c.runtime(), c.probeRuntime(), c.createWorker({})]) {
-      const err = await expectApiError(p, "remote_runtime_unavailable");
+    for (const call of [() => c.runtime(), () => c.probeRuntime(), () => c.createWorker({})]) {
+      const err = await expectApiError(call(), "remote_runtime_unavailable");
       assert.match(err.message, /redirect/);
       assertNoLeak(err, redirector.url);
       assertNoLeak(err, target.url);
