@@ -1,3 +1,4 @@
+import { liveInGroup } from "../tests/support/procs.ts";
 import assert from "node:assert/strict";
 import { CommandEngine, type CommandEngineOptions } from "./command_engine.ts";
 import type { OutputChunk, TurnResult } from "./engine.ts";
@@ -32,24 +33,6 @@ function text(chunks: Recorded[], stream?: "stdout" | "stderr"): string {
     .filter((c) => stream === undefined || c.chunk.stream === stream)
     .map((c) => c.chunk.text)
     .join("");
-}
-
-/** Pids of live (non-zombie) processes whose process group is `pgid` (Linux /proc). */
-function liveInGroup(pgid: number): number[] {
-  const live: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-    } catch {
-      continue; // exited meanwhile
-    }
-    // Fields after "(comm)": state ppid pgrp ...
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(rest[2]) === pgid && rest[0] !== "Z") live.push(Number(entry.name));
-  }
-  return live;
 }
 
 /**

@@ -3,6 +3,7 @@
  * runtime processes (`runtime/main.ts` started on a free 127.0.0.1 port).
  * @module
  */
+import { liveInGroup } from "../tests/support/procs.ts";
 import { openWebSocket } from "../shared/deno_ws.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -356,24 +357,6 @@ async function rawUpgrade(
       conn.close();
     } catch { /* closed by the timer */ }
   }
-}
-
-/** Live (non-zombie) processes whose process group is `pgid` (Linux /proc). */
-function liveInGroup(pgid: number): number[] {
-  const live: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-    } catch {
-      continue; // exited meanwhile
-    }
-    // Fields after "(comm)": state ppid pgrp ...
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(rest[2]) === pgid && rest[0] !== "Z") live.push(Number(entry.name));
-  }
-  return live;
 }
 
 // --- success paths -------------------------------------------------------------------------
