@@ -3,6 +3,7 @@
  * idempotent create, subscriptions (replay + live, lagging, resume) and shutdown.
  * @module
  */
+import { sleep, waitUntil } from "../tests/support/wait.ts";
 import assert from "node:assert/strict";
 import {
   ApiError,
@@ -26,20 +27,6 @@ const PROFILES: Record<string, ProfileSpec> = {
 
 function open(opts: Partial<RuntimeOptions> = {}): Promise<Runtime> {
   return Runtime.open({ runtimeId: "lib", store: new MemoryStore(), profiles: PROFILES, ...opts });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitUntil<T>(what: string, fn: () => T | undefined | null | false): Promise<T> {
-  const end = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 function waitIdle(rt: Runtime, id: string, turns = 1) {

@@ -3,6 +3,7 @@
  * runtime processes (`runtime/main.ts` started on a free 127.0.0.1 port).
  * @module
  */
+import { sleep, waitUntil } from "../tests/support/wait.ts";
 import { liveInGroup } from "../tests/support/procs.ts";
 import { openWebSocket } from "../shared/deno_ws.ts";
 import assert from "node:assert/strict";
@@ -35,24 +36,7 @@ import { authHeaders, RuntimeProcess } from "../tests/support/runtime_process.ts
 
 const DEADLINE_MS = 20_000;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Polls `fn` until it returns a truthy value; fails after `timeoutMs`. */
-async function waitUntil<T>(
-  what: string,
-  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs = DEADLINE_MS,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Builds a runtime config TOML from profile tables (values are JSON-compatible TOML). */
 function configToml(

@@ -6,6 +6,7 @@
  * workers are refused before any upgrade.
  * @module
  */
+import { sleep, waitUntil } from "./support/wait.ts";
 import assert from "node:assert/strict";
 import type { WorkspaceClient } from "../shared/client.ts";
 import { ErrorBodySchema, type WorkerEvent, WorkerEventSchema } from "../shared/mod.ts";
@@ -23,20 +24,6 @@ delay_ms = 15
 
 /** A worker id that is well-formed but belongs to no worker. */
 const UNKNOWN_WORKER = "0190a000-0000-7000-8000-000000000000";
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 type Frame = Record<string, unknown>;
 
@@ -114,7 +101,7 @@ async function waitIdle(client: WorkspaceClient, rid: string, wid: string): Prom
     } catch {
       return false; // e.g. the remote is still restarting
     }
-  });
+  }, DEADLINE_MS);
 }
 
 function seqs(events: WorkerEvent[]): number[] {
@@ -123,20 +110,6 @@ function seqs(events: WorkerEvent[]): number[] {
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
-/** Starts a runtime on a fixed port, retrying while the old socket lingers. */
-async function restartOnPort(
-  opts: Parameters<typeof RuntimeProcess.start>[0] & { port: number },
-): Promise<RuntimeProcess> {
-  for (let i = 0;; i++) {
-    try {
-      return await RuntimeProcess.start(opts);
-    } catch (e) {
-      if (i >= 20) throw e;
-      await sleep(100);
-    }
-  }
 }
 
 Deno.test({
@@ -176,7 +149,13 @@ Deno.test({
         "stream.reconnecting",
         (s) => s.controls().includes("stream.reconnecting"),
       );
-      rt = await restartOnPort({ id: "rt", store: "fs", dataDir, config: SLOW_PROFILE, port });
+      rt = await RuntimeProcess.restartOnPort({
+        id: "rt",
+        store: "fs",
+        dataDir,
+        config: SLOW_PROFILE,
+        port,
+      });
       await sock.waitFor("stream.resumed", (s) => s.controls().includes("stream.resumed"));
 
       await waitIdle(c, "rt", wid);

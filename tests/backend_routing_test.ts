@@ -10,6 +10,7 @@
  * connections); each one is marked FAKE where it is made.
  * @module
  */
+import { waitUntil } from "./support/wait.ts";
 import assert from "node:assert/strict";
 import {
   type ErrorBody,
@@ -30,24 +31,6 @@ delay_ms=30
 
 /** A UUIDv7-shaped worker id that no runtime has issued. */
 const UNKNOWN_WORKER = "01900000-0000-7000-8000-000000000000";
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitUntil<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 interface Raw {
   status: number;

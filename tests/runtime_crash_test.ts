@@ -4,6 +4,7 @@
  * must bring back every acknowledged event unchanged.
  * @module
  */
+import { waitUntil } from "./support/wait.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -30,20 +31,6 @@ engine = "echo"
 chunk_chars = 1
 delay_ms = 50
 `;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function get(url: string): Promise<unknown> {
   const res = await fetch(url);
@@ -119,7 +106,7 @@ Deno.test("SIGKILL with a torn last line: restart restores every acknowledged ev
       const done = await waitUntil("the long turn to complete", async () => {
         const d = await detail(rt, longId);
         return d.status === "idle" && d.turn_count === 1 ? d : undefined;
-      });
+      }, DEADLINE_MS);
       assert.equal(done.last_turn_outcome, "completed");
       before = await transcript(rt, longId);
       assert.ok(before.length >= 1000, `only ${before.length} events`);
@@ -135,7 +122,7 @@ Deno.test("SIGKILL with a torn last line: restart restores every acknowledged ev
       busyBefore = await waitUntil("the slow turn to stream", async () => {
         const t = await transcript(rt, busyId);
         return t.filter((e) => e.type === "output.delta").length >= 3 ? t : undefined;
-      });
+      }, DEADLINE_MS);
       const status = await rt.kill("SIGKILL");
       assert.equal(status.signal, "SIGKILL");
     }
@@ -201,7 +188,7 @@ Deno.test("SIGKILL with a torn last line: restart restores every acknowledged ev
       await waitUntil("the new turn", async () => {
         const x = await detail(rt2, id);
         return x.status === "idle" && x.turn_count === 2;
-      });
+      }, DEADLINE_MS);
       assertStrictlyIncreasing(await transcript(rt2, id), "after the new turn");
     }
   } finally {

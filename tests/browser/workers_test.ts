@@ -47,20 +47,6 @@ function startBackend(
   });
 }
 
-/** Starts a runtime on a fixed port, retrying while the old socket lingers. */
-async function restartOnPort(
-  opts: Parameters<typeof RuntimeProcess.start>[0] & { port: number },
-): Promise<RuntimeProcess> {
-  for (let i = 0;; i++) {
-    try {
-      return await RuntimeProcess.start(opts);
-    } catch (e) {
-      if (i >= 20) throw e;
-      await sleep(100);
-    }
-  }
-}
-
 async function expectNoSeriousA11y(page: Page, what: string) {
   const v = await seriousA11yViolations(page);
   assert.deepEqual(v, [], `${what}: serious/critical axe violations: ${JSON.stringify(v)}`);
@@ -425,7 +411,13 @@ browserTest(
       await waitForConn(page, "upstream-reconnecting");
       assert.match((await page.locator(".console-conn").textContent())!, /^Reconnecting…/);
       await screenshot(page, "worker-console-reconnecting-dark");
-      rt = await restartOnPort({ id: "beta", store: "fs", dataDir, config: REMOTE_CONFIG, port });
+      rt = await RuntimeProcess.restartOnPort({
+        id: "beta",
+        store: "fs",
+        dataDir,
+        config: REMOTE_CONFIG,
+        port,
+      });
       await waitForConn(page, "resumed");
       assert.match((await page.locator(".console-conn").textContent())!, /^Resumed/);
 

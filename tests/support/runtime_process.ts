@@ -85,6 +85,20 @@ export class RuntimeProcess {
     return new RuntimeProcess(child, port, id, output, tmp);
   }
 
+  /** Starts a runtime on a fixed port, retrying while the old process's socket lingers. */
+  static async restartOnPort(
+    opts: RuntimeProcessOptions & { port: number },
+  ): Promise<RuntimeProcess> {
+    for (let i = 0;; i++) {
+      try {
+        return await RuntimeProcess.start(opts);
+      } catch (e) {
+        if (i >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
   /** Sends a signal and waits for the exit status. */
   async kill(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
     try {
