@@ -16,6 +16,7 @@ import {
   InputRequestSchema,
   parseJsonBody,
   parseWith,
+  RUNTIME_ID_HEADER,
   secretsEqual,
   TranscriptQuerySchema,
 } from "../shared/mod.ts";
@@ -42,6 +43,14 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     return errorResponse(new ApiError("internal_error", "The runtime hit an unexpected error."));
   });
   app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
+
+  // Every answer, errors included, names this runtime (DESIGN §4): the Backend
+  // compares it with the id it expects and refuses an answer from another runtime.
+  const id = runtime.runtimeId;
+  app.use("*", async (c, next) => {
+    await next();
+    c.res.headers.set(RUNTIME_ID_HEADER, id);
+  });
 
   if (opts.token !== undefined) {
     const token = opts.token;
@@ -108,7 +117,8 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
       idleTimeout: opts.pingIntervalSec ?? 30,
     });
     const sub = runtime.subscribe(id, after);
-    pumpEvents(socket, sub, opts.wsHighWaterMark ?? 1 << 20);
+    const opened = { type: "stream.opened", runtime_id: runtime.runtimeId, worker_id: id, after };
+    pumpEvents(socket, sub, opts.wsHighWaterMark ?? 1 << 20, JSON.stringify(opened));
     return response;
   });
 
@@ -122,12 +132,14 @@ function pumpEvents(
   socket: WebSocket,
   sub: ReturnType<Runtime["subscribe"]>,
   highWater: number,
+  openedFrame: string,
 ) {
   socket.addEventListener("close", () => sub.close());
   socket.addEventListener("error", () => sub.close());
   socket.addEventListener("open", async () => {
     let lastSent = sub.cursor;
     try {
+      socket.send(openedFrame);
       for (let e = await sub.next(); e; e = await sub.next()) {
         if (socket.readyState !== WebSocket.OPEN) return;
         socket.send(JSON.stringify(e));

@@ -74,10 +74,10 @@ interface Reply {
 
 /** A small client for one runtime process; every reply is checked for the shared invariants. */
 class Client {
-  constructor(readonly url: string, readonly token?: string) {}
+  constructor(readonly url: string, readonly runtimeId: string, readonly token?: string) {}
 
   static of(rt: RuntimeProcess, token?: string): Client {
-    return new Client(rt.url, token);
+    return new Client(rt.url, rt.id, token);
   }
 
   get wsBase(): string {
@@ -100,6 +100,8 @@ class Client {
     });
     const text = await res.text();
     assert.notEqual(res.status, 500, `${path} answered 500: ${text}`);
+    // Every answer, errors and 401s included, names the runtime (DESIGN §4).
+    assert.equal(res.headers.get("yoi-runtime-id"), this.runtimeId, `${path}: Yoi-Runtime-Id`);
     let parsed: unknown = undefined;
     if (text !== "") {
       assert.match(res.headers.get("content-type") ?? "", /application\/json/, `${path}: ${text}`);
@@ -244,9 +246,25 @@ class WsClient {
     });
   }
 
-  /** Opens `path` (with `?after=`) on the client's runtime; rejects when the handshake fails. */
-  /** `token` overrides the client's; `null` sends none. */
-  static open(c: Client, path: string, token?: string | null): Promise<WsClient> {
+  /**
+   * Opens `path` (with `?after=`) on the client's runtime and reads the `stream.opened`
+   * frame, which must name the runtime, the worker and `after`; rejects when the handshake
+   * fails. `token` overrides the client's; `null` sends none.
+   */
+  static async open(c: Client, path: string, token?: string | null): Promise<WsClient> {
+    const client = await WsClient.#connect(c, path, token);
+    const opened = await client.next();
+    const url = new URL(path, "http://x");
+    assert.deepEqual(opened, {
+      type: "stream.opened",
+      runtime_id: c.runtimeId,
+      worker_id: url.pathname.split("/")[3],
+      after: Number(url.searchParams.get("after") ?? 0),
+    });
+    return client;
+  }
+
+  static #connect(c: Client, path: string, token?: string | null): Promise<WsClient> {
     const auth = token === null ? undefined : token ?? c.token;
     return new Promise((resolve, reject) => {
       const ws = openWebSocket(c.wsBase + path, auth ? authHeaders(auth) : undefined);

@@ -9,6 +9,9 @@ import { ApiError, describeZodError, type ErrorBody } from "./errors.ts";
 /** Largest request body either server reads (1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Header every Runtime answer carries with its own id (DESIGN §4), checked by the Backend. */
+export const RUNTIME_ID_HEADER = "yoi-runtime-id";
+
 /** A JSON response with the error body of DESIGN §5. */
 export function errorResponse(err: ApiError, headers?: HeadersInit): Response {
   return Response.json(err.toBody() satisfies ErrorBody, { status: err.status, headers });
