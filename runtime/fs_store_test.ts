@@ -267,8 +267,8 @@ Deno.test("IO failures and closed-store calls throw path-free errors", async () 
     store = new FsStore(dir);
     await store.open();
     await Deno.remove(join(dir, "workers", id), { recursive: true });
-    await rejectsWith(store.append(id, [ev(id, 1)]), "internal_error", dir);
-    await rejectsWith(store.append(id, [ev(id, 1)]), "internal_error", dir); // stays failed
+    await rejectsWith(store.append(id, [ev(id, 1)]), "store_unavailable", dir);
+    await rejectsWith(store.append(id, [ev(id, 1)]), "store_unavailable", dir); // stays failed
     await store.close();
   });
 });
