@@ -4,7 +4,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseListen } from "../shared/mod.ts";
+import { EMBEDDED_RUNTIME_ID, parseListen } from "../shared/mod.ts";
+import { installLastResortHandler } from "../runtime/last_resort.ts";
+import { fdLimit, serveResilient } from "../runtime/resilient_serve.ts";
+import { lockStore, type StoreLock } from "../runtime/store_lock.ts";
 import { createBackend } from "./app.ts";
 import { loadBackendConfig } from "./config.ts";
 import { log } from "./log.ts";
@@ -27,7 +30,15 @@ Usage: deno task dev -- [options]
   --reconnect-backoff-ms LIST  pauses between event-stream reconnects to a remote
                            runtime, comma-separated ms, last repeats
                            (default: 100,200,400,800,1600,3200)
-  -h, --help               show this help`;
+  -h, --help               show this help
+
+One Backend per state folder: the embedded runtime's fs store is locked; a second
+Backend on the same --state-dir exits with code 2 and touches nothing.
+
+File descriptors: each browser connection, stream and remote-runtime socket takes
+one. The limit is printed at start; raise it with \`ulimit -n 65536\` (or
+LimitNOFILE= in a systemd unit). Running out is survived: the listener is
+re-established once descriptors free up.`;
 
 function fail(msg: string): never {
   console.error(`yoi backend: ${msg}`);
@@ -114,15 +125,29 @@ async function main() {
   const reconnectBackoffMs = backoffList(args["reconnect-backoff-ms"]);
   const store = args["embedded-store"];
   if (store !== "fs" && store !== "memory") fail("--embedded-store must be fs or memory");
+  // One writer per store (DESIGN §11): the embedded runtime's folder, before anything reads it.
+  let lock: StoreLock | undefined;
+  if (store === "fs") {
+    try {
+      lock = await lockStore(`${stateDir}/runtime-data/${EMBEDDED_RUNTIME_ID}`);
+    } catch (e) {
+      fail(`embedded runtime store: ${(e as Error).message}`);
+    }
+  }
+  installLastResortHandler("yoi backend");
 
   // The Host allowlist needs the bound port, so the app is built once the socket listens.
   let handler: ((req: Request) => Response | Promise<Response>) | null = null;
   const abort = new AbortController();
-  const server = Deno.serve({
+  // Re-establishes the listener after EMFILE instead of ending the accept loop for good.
+  const server = serveResilient({
     hostname: listen.hostname,
     port: listen.port,
     signal: abort.signal,
-    onListen: () => {},
+    onError: (what, err) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      log.warn("server.listener", { what, ...(typeof code === "string" ? { code } : {}) });
+    },
   }, (req) => handler ? handler(req) : new Response("starting", { status: 503 }));
   const port = server.addr.port;
   const backend = await createBackend({
@@ -141,9 +166,11 @@ async function main() {
   });
   handler = backend.app.fetch;
   const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
+  const fds = fdLimit();
   console.log(
     `yoi workspace backend listening on http://${host}:${port} ` +
-      `(runtimes: ${backend.registry.ids().join(", ")})`,
+      `(runtimes: ${backend.registry.ids().join(", ")}` +
+      `${fds ? `, open-file limit: ${fds.soft}` : ""})`,
   );
 
   let stopping = false;
@@ -151,10 +178,23 @@ async function main() {
     if (stopping) return;
     stopping = true;
     console.log("yoi workspace backend stopping");
-    await backend.close();
+    // Bounded: the process is gone within 5 s whatever hangs (DESIGN §11).
+    const hardStop = setTimeout(() => {
+      console.error("yoi backend: graceful stop took too long; exiting");
+      Deno.exit(1);
+    }, 4_500);
+    let code = 0;
+    try {
+      await backend.close();
+    } catch (e) {
+      console.error(`yoi backend: close failed (${e instanceof Error ? e.name : "error"})`);
+      code = 1;
+    }
+    lock?.release();
     abort.abort();
     await server.finished;
-    Deno.exit(0);
+    clearTimeout(hardStop);
+    Deno.exit(code);
   };
   Deno.addSignalListener("SIGTERM", shutdown);
   Deno.addSignalListener("SIGINT", shutdown);
