@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 import { BackendProcess } from "./support/backend_process.ts";
 import { assertNoUnhandledRejection } from "./support/spawn.ts";
-import { sleep, waitUntil } from "./support/wait.ts";
+import { waitUntil } from "./support/wait.ts";
 
 const MAIN = new URL("../runtime/main.ts", import.meta.url).pathname;
 const BACKEND_MAIN = new URL("../backend/main.ts", import.meta.url).pathname;
@@ -297,5 +297,112 @@ Deno.test({
     } finally {
       await disk.unmount();
     }
+  },
+});
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  return m ? Number(m[1]) : 0;
+}
+
+/** Connects, giving up after `ms` (a full accept backlog can hold a connect). */
+async function connectWithin(port: number, ms: number): Promise<Deno.TcpConn | undefined> {
+  let timer: number | undefined;
+  const p = Deno.connect({ hostname: "127.0.0.1", port });
+  const r = await Promise.race([
+    p.catch(() => undefined),
+    new Promise<undefined>((res) => timer = setTimeout(res, ms)),
+  ]);
+  clearTimeout(timer);
+  if (!r) p.then((c) => c.close(), () => {}); // late connects are closed, never leaked
+  return r;
+}
+
+interface Served {
+  child: Deno.ChildProcess;
+  port: number;
+  readonly output: string;
+  /** A normal request that must work again afterwards. */
+  probe(): Promise<boolean>;
+  kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Lowers the child's fd limit to 256, exhausts it with idle connections, frees them. */
+async function exhaustDescriptors(label: string, p: Served): Promise<void> {
+  const pid = p.child.pid;
+  const lim = await new Deno.Command("prlimit", {
+    args: ["--pid", String(pid), "--nofile=256:256"],
+  }).output();
+  assert.ok(lim.success, new TextDecoder().decode(lim.stderr));
+  assert.ok(await p.probe());
+  const baseline = rssKiB(pid);
+  // Idle connections until the process runs out of descriptors (bounded: 600).
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 600; i++) {
+      const c = await connectWithin(p.port, 500);
+      if (!c) break;
+      conns.push(c);
+      if (i % 50 === 49 && p.output.includes("listener lost")) break;
+    }
+    await waitUntil("EMFILE in the accept loop", () => p.output.includes("listener lost"));
+  } finally {
+    for (const c of conns) c.close();
+  }
+  // Descriptors free up: the listener is re-established and a normal request works.
+  await waitUntil("serving again", async () => {
+    try {
+      return await p.probe();
+    } catch {
+      return false;
+    }
+  });
+  await waitUntil("the re-listen log line", () => p.output.includes("listener re-established"));
+  const after = rssKiB(pid);
+  console.log(`${label}: ${conns.length} idle connections; RSS ${baseline} KiB -> ${after} KiB`);
+  assert.ok(after < baseline + 64 * 1024, `RSS ${after} KiB vs baseline ${baseline} KiB`);
+  const status = await p.kill("SIGTERM");
+  assert.equal(status.code, 0, p.output);
+}
+
+Deno.test({
+  name: "descriptor exhaustion (real fd limit 256): the Backend survives EMFILE and serves again",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    await using be = await BackendProcess.start();
+    await exhaustDescriptors("backend", {
+      child: be.child,
+      port: be.port,
+      get output() {
+        return be.output;
+      },
+      probe: async () => {
+        const r = await fetch(`${be.url}/api/runtimes`);
+        await r.body?.cancel();
+        return r.status === 200;
+      },
+      kill: (s) => be.kill(s),
+    });
+  },
+});
+
+Deno.test({
+  name: "descriptor exhaustion (real fd limit 256): the runtime survives EMFILE and serves again",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    await using rt = await RuntimeProcess.start({ store: "memory" });
+    await exhaustDescriptors("runtime", {
+      child: rt.child,
+      port: rt.port,
+      get output() {
+        return rt.output;
+      },
+      probe: async () => {
+        const w = (await call(rt, "POST", "/v1/workers", {})).body.worker.worker_id;
+        return (await call(rt, "POST", `/v1/workers/${w}/input`, { text: "hi" })).status === 202;
+      },
+      kill: (s) => rt.kill(s),
+    });
+    assert.match(rt.output, /open-file limit: \d+/, "the fd limit is reported at start");
   },
 });
