@@ -63,6 +63,11 @@ export const WorkerSummarySchema = z.object({
   status: WorkerStatusSchema,
   created_at: z.string(),
   last_seq: z.number().int().nonnegative(),
+  /**
+   * Set by the Backend on workers of a runtime that was verified and is now unreachable:
+   * last-known fields, not live ones (DESIGN §6).
+   */
+  stale: z.boolean().optional(),
 });
 export type WorkerSummary = z.infer<typeof WorkerSummarySchema>;
 
