@@ -47,6 +47,32 @@ function fail(msg: string): never {
   Deno.exit(2);
 }
 
+/**
+ * Under `deno run --watch` (what `deno task dev` runs), `Deno.exit` only ends
+ * this run and the watcher keeps the process (and `deno task`) alive, waiting
+ * for a file change: a SIGTERM or Ctrl-C would leave processes behind. Once
+ * everything is flushed, the watcher process is ended for good instead.
+ */
+function exitProcess(code: number): never {
+  if (underWatch()) Deno.kill(Deno.pid, "SIGKILL");
+  Deno.exit(code);
+}
+
+/** True when this process is `deno run --watch` (its own command line, read with `ps`). */
+function underWatch(): boolean {
+  try {
+    const out = new Deno.Command("ps", {
+      args: ["-o", "args=", "-p", String(Deno.pid)],
+      stderr: "null",
+    }).outputSync();
+    const argv = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
+    const script = argv.findIndex((a) => a.endsWith("main.ts"));
+    return argv.slice(0, script < 0 ? argv.length : script).includes("--watch");
+  } catch {
+    return false; // no `ps`: plain `deno run` semantics
+  }
+}
+
 function backoffList(v: string | undefined): number[] | undefined {
   if (v === undefined) return undefined;
   const parts = v.split(",").map((x) => x.trim());
@@ -177,11 +203,10 @@ async function main() {
   });
   handler = backend.app.fetch;
   const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
-  const fds = fdLimit();
+  const fds = await fdLimit();
   console.log(
     `yoi workspace backend listening on http://${host}:${port} ` +
-      `(runtimes: ${backend.registry.ids().join(", ")}` +
-      `${fds ? `, open-file limit: ${fds.soft}` : ""})`,
+      `(runtimes: ${backend.registry.ids().join(", ")}, open-file limit: ${fds ?? "unknown"})`,
   );
 
   let stopping = false;
@@ -205,7 +230,7 @@ async function main() {
     abort.abort();
     await server.finished;
     clearTimeout(hardStop);
-    Deno.exit(code);
+    exitProcess(code);
   };
   Deno.addSignalListener("SIGTERM", shutdown);
   Deno.addSignalListener("SIGINT", shutdown);

@@ -162,6 +162,7 @@ async function main() {
     console.error(`yoi runtime: ${d.severity}: ${d.code}: ${d.message}`);
   }
 
+  const fds = await fdLimit();
   const abort = new AbortController();
   const server = serveRuntime({
     runtime,
@@ -172,11 +173,10 @@ async function main() {
     signal: abort.signal,
     onListen: (addr) => {
       const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-      const fds = fdLimit();
       console.log(
         `yoi runtime "${id}" listening on http://${host}:${addr.port} ` +
-          `(store: ${store.kind}, auth: ${token ? "bearer token" : "none"}` +
-          `${fds ? `, open-file limit: ${fds.soft}` : ""})`,
+          `(store: ${store.kind}, auth: ${token ? "bearer token" : "none"}, ` +
+          `open-file limit: ${fds ?? "unknown"})`,
       );
     },
     onError: (what, err) => {

@@ -96,12 +96,21 @@ export function serveResilient(
   };
 }
 
-/** The soft and hard open-file limits of this process (Linux), or undefined elsewhere. */
-export function fdLimit(): { soft: string; hard: string } | undefined {
+/**
+ * This process's soft open-file limit, or undefined when it cannot be told.
+ * `/proc/self` needs --allow-all, so without it a shell child (which inherits
+ * the limit) is asked with `ulimit -n`.
+ */
+export async function fdLimit(): Promise<string | undefined> {
   try {
-    const text = Deno.readTextFileSync("/proc/self/limits");
-    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text);
-    return m ? { soft: m[1], hard: m[2] } : undefined;
+    const m = /^Max open files\s+(\S+)/m.exec(Deno.readTextFileSync("/proc/self/limits"));
+    if (m) return m[1];
+  } catch { /* not Linux, or no --allow-all */ }
+  try {
+    const out = await new Deno.Command("sh", { args: ["-c", "ulimit -n"], stderr: "null" })
+      .output();
+    const v = new TextDecoder().decode(out.stdout).trim();
+    return out.success && /^(\d+|unlimited)$/.test(v) ? v : undefined;
   } catch {
     return undefined;
   }
