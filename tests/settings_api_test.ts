@@ -23,6 +23,7 @@ import {
   type ProbeResult,
   ProbeResultSchema,
   RuntimeListSchema,
+  SaveConnectionResponseSchema,
 } from "../shared/mod.ts";
 import { ApiClientError, CSRF_HEADER } from "../shared/client.ts";
 import { BackendProcess } from "./support/backend_process.ts";
@@ -50,7 +51,7 @@ interface Raw {
 /** One raw HTTP call to the Backend; the body is always consumed. */
 async function call(
   bp: BackendProcess,
-  method: "GET" | "POST" | "DELETE",
+  method: "GET" | "POST" | "DELETE" | "PATCH",
   path: string,
   body?: unknown,
 ): Promise<Raw> {
@@ -871,4 +872,44 @@ Deno.test("candidate probe (Save & test): refused, hung, 401, mismatch, non-yoi 
     hung.close();
     for (const c of held) c.close();
   }
+});
+
+Deno.test("edit: validated like add, the id never changes, typed errors leave the file as it was", async () => {
+  await using rt = await RuntimeProcess.start({ id: "ed" });
+  await using bp = await BackendProcess.start({
+    config: remoteEntry("ed", rt.url, `display_name = "Ed"\n`),
+  });
+  const path = `${bp.stateDir}/workspace-backend.local.toml`;
+  const before = await Deno.readTextFile(path);
+  const patch = (id: string, body: unknown) =>
+    bp.client.send("PATCH", `${BASE}/${id}`, body, SaveConnectionResponseSchema);
+  await rejectsWith(
+    patch("embedded", { display_name: "x" }),
+    409,
+    "runtime_not_config_managed",
+    "embedded",
+  );
+  await rejectsWith(patch("nope", { display_name: "x" }), 404, "runtime_not_found", "unknown");
+  await rejectsWith(patch("Bad Id", { display_name: "x" }), 400, "invalid_id", "bad id");
+  await rejectsWith(patch("ed", { id: "other" }), 400, "invalid_request", "id in the body");
+  await rejectsWith(patch("ed", { endpoint: "ftp://x" }), 400, "invalid_endpoint", "scheme");
+  await rejectsWith(patch("ed", { token: "secret" }), 400, "raw_token_rejected", "raw token");
+  await rejectsWith(patch("ed", { token_ref: "secret" }), 400, "invalid_token_ref", "token_ref");
+  await rejectsWith(
+    patch("ed", { display_name: "evil\u202egnp.exe" }),
+    400,
+    "invalid_display_name",
+    "bidi control",
+  );
+  const r = await call(bp, "PATCH", `${BASE}/ed`, [1, 2]);
+  assertError(r, 400, "invalid_request", "array body");
+  assert.equal(await Deno.readTextFile(path), before, "no refused edit touched the file");
+
+  // An empty display name removes it; the row and the live registry follow at once.
+  const saved = await patch("ed", { display_name: "" });
+  assert.equal(saved.connection.display_name, "ed");
+  assert.equal(saved.connection.state, "ready");
+  assert.equal(await Deno.readTextFile(path), before.replace(`display_name = "Ed"\n`, ""));
+  const entry = (await bp.client.listRuntimes()).runtimes.find((x) => x.runtime_id === "ed");
+  assert.equal(entry?.display_name, "ed");
 });
