@@ -356,3 +356,107 @@ Deno.test("hand edits of the config file apply within 2 s; a file that breaks ke
     "never overwritten",
   );
 });
+
+function openFds(pid: number): number {
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
+}
+
+Deno.test("add/edit/delete racing with calls and streams: typed answers only, no crash, no leaked sockets", async () => {
+  await using rt = await RuntimeProcess.start({ id: "race", config: SLOW_PROFILE });
+  await using hop = new TcpForward(rt.port);
+  await using bp = await BackendProcess.start({
+    config: remoteEntry("race", rt.url),
+    extraArgs: ["--health-interval-ms", "200", "--reconnect-backoff-ms", "20"],
+  });
+  const pid = bp.child.pid;
+  const w = (await bp.client.createWorker("race", { profile: "slow" })).worker;
+  await sleep(300);
+  const baseline = openFds(pid);
+
+  const allowed = new Set([
+    "runtime_not_found",
+    "worker_not_found",
+    "worker_busy",
+    "remote_runtime_unavailable",
+    "remote_runtime_timeout",
+    "runtime_in_use",
+    "duplicate_runtime_id",
+  ]);
+  const failures: string[] = [];
+  const guard = async (what: string, p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (e) {
+      if (!(e instanceof ApiClientError) || !allowed.has(e.code)) {
+        failures.push(`${what}: ${e instanceof ApiClientError ? `${e.httpStatus} ${e.code}` : e}`);
+      }
+    }
+  };
+  const sockets: EventSocket[] = [];
+  /** One round of concurrent changes, calls and streams. */
+  const round = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const endpoint = i % 2 ? hop.url : rt.url;
+      const ops: Promise<unknown>[] = [
+        guard(
+          "edit",
+          bp.client.send("PATCH", `${BASE}/race`, { endpoint }, SaveConnectionResponseSchema),
+        ),
+        guard("detail", bp.client.getWorker("race", w.worker_id)),
+        guard("list", bp.client.listAllWorkers()),
+        guard("transcript", bp.client.transcript("race", w.worker_id, 0, 10)),
+      ];
+      if (i % 5 === 0) {
+        ops.push(guard("input", bp.client.input("race", w.worker_id, "z".repeat(30))));
+        sockets.push(new EventSocket(bp.client.eventsUrl("race", w.worker_id, 0)));
+      }
+      if (i % 7 === 3) {
+        ops.push(guard(
+          "delete+add",
+          bp.client.send(
+            "DELETE",
+            `${BASE}/race?force=true`,
+            undefined,
+            DeleteConnectionResponseSchema,
+          )
+            .then(() =>
+              bp.client.send(
+                "POST",
+                BASE,
+                { id: "race", endpoint: rt.url },
+                AddConnectionResponseSchema,
+              )
+            ),
+        ));
+      }
+      await Promise.all(ops);
+    }
+    for (const s of sockets.splice(0)) await s.close();
+  };
+  // Settled fds after a first round, then after a second: a leak grows with the rounds.
+  const settled = async () => {
+    await sleep(1500);
+    return openFds(pid);
+  };
+  await round(20);
+  const afterFirst = await settled();
+  await round(40);
+  const afterSecond = await settled();
+  assert.deepEqual(failures, [], "only typed, expected errors");
+
+  // Still serving, and the registry ends where the last change put it.
+  const live = await waitUntil("ready at the end", async () => {
+    const r = await row(bp, "race");
+    return r?.state === "ready" ? r : undefined;
+  });
+  assert.ok(live.endpoint === rt.url || live.endpoint === hop.url);
+  assert.equal((await bp.client.getWorker("race", w.worker_id)).worker.worker_id, w.worker_id);
+  // Sockets of replaced clients and closed streams are released: twice the work, no more fds
+  // (keep-alive pools of the two endpoints are bounded and shared by every client).
+  assert.ok(
+    afterSecond <= afterFirst + 4,
+    `fds grew with the rounds: ${baseline} → ${afterFirst} → ${afterSecond}`,
+  );
+  assert.ok(afterFirst <= baseline + 30, `fds ${afterFirst} vs baseline ${baseline}`);
+  assert.doesNotMatch(bp.output, /Uncaught|unhandled|internal_error/i);
+});
