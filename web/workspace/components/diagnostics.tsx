@@ -9,10 +9,9 @@ const TONE = { info: "neutral", warning: "warning", error: "danger" } as const;
 
 /** Where a config diagnostic points: "workspace-backend.local.toml, line 3, column 10". */
 export function where(d: Diagnostic): string {
-  let s = d.file ?? "";
-  if (d.line !== undefined) s += `, line ${d.line}`;
-  if (d.column !== undefined) s += `, column ${d.column}`;
-  return s;
+  const parts = [d.file, d.line !== undefined && `line ${d.line}`];
+  if (d.column !== undefined) parts.push(`column ${d.column}`);
+  return parts.filter(Boolean).join(", ");
 }
 
 export function Diagnostics(props: { items: Diagnostic[]; label?: string }) {
@@ -22,7 +21,7 @@ export function Diagnostics(props: { items: Diagnostic[]; label?: string }) {
       {props.items.map((d, i) => (
         <li key={i}>
           <Badge tone={TONE[d.severity]}>{d.severity}</Badge> {d.message}
-          {d.file && <span class="where">{` (${where(d)})`}</span>}{" "}
+          {(d.file || d.line !== undefined) && <span class="where">{` (${where(d)})`}</span>}{" "}
           <code class="muted">{d.code}</code>
         </li>
       ))}

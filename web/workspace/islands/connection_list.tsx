@@ -150,9 +150,10 @@ export default function ConnectionListIsland(props: ConnectionListProps) {
     refresh.current(); // a test is also a health check: show its state now
   }
 
-  const show = (text: string, tone: Notice["tone"] = "success") => {
+  /** A visible result; focus moves to it unless the control that acted is still there. */
+  const show = (text: string, tone: Notice["tone"], focus: boolean) => {
     setNotice({ text, tone });
-    focusNotice.current = true;
+    focusNotice.current = focus;
   };
 
   const onSaved = (row: ConnectionRow, probe: ProbeResult, added: boolean) => {
@@ -167,6 +168,7 @@ export default function ConnectionListIsland(props: ConnectionListProps) {
       `${row.id} was ${added ? "added" : "saved"} and applied; no restart needed.` +
         (probeGood(probe) ? "" : " The test found a problem: see its answers on the row."),
       probeGood(probe) ? "success" : "warning",
+      added, // after an edit, focus stays on the row's Edit button
     );
     refresh.current();
   };
@@ -175,7 +177,11 @@ export default function ConnectionListIsland(props: ConnectionListProps) {
     const cur = listRef.current;
     listRef.current = { ...cur, connections: cur.connections.filter((r) => r.id !== id) };
     setList(listRef.current);
-    show(`${id} was deleted and removed from the live registry; no restart needed.`);
+    show(
+      `${id} was deleted and removed from the live registry; no restart needed.`,
+      "success",
+      true,
+    );
     refresh.current();
   };
 
