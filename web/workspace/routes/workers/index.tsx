@@ -67,6 +67,14 @@ const workers: Route = async ({ client }) => {
                       <td>{w.profile}</td>
                       <td>
                         <Badge tone={statusTone(w.status)}>{w.status}</Badge>
+                        {w.stale && (
+                          <>
+                            {" "}
+                            <Badge tone="warning" title="Its runtime is unreachable">
+                              last known
+                            </Badge>
+                          </>
+                        )}
                       </td>
                       <td>
                         <time dateTime={w.created_at} title={w.created_at}>
