@@ -108,6 +108,11 @@ export const ControlFrameSchema = z.object({
   code: z.string().optional(),
   message: z.string().optional(),
   after: z.number().int().nonnegative().optional(),
+  /** `stream.ended`: why the stream ended (`runtime_removed`, `shutdown`). */
+  reason: z.string().optional(),
+  /** `stream.opened`: the runtime and worker the stream belongs to. */
+  runtime_id: z.string().optional(),
+  worker_id: z.string().optional(),
 });
 export type ControlFrame = z.infer<typeof ControlFrameSchema>;
 

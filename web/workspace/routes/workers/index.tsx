@@ -28,7 +28,7 @@ const workers: Route = async ({ client }) => {
         {diagnostics.length > 0 && (
           <div class="notice warning" role="status">
             <strong>Some runtimes could not be listed</strong>
-            Their workers are missing below until they answer again.
+            Their workers are missing below, or shown as last seen, until they answer again.
             <Diagnostics items={diagnostics} label="Runtime diagnostics" />
           </div>
         )}
@@ -70,9 +70,7 @@ const workers: Route = async ({ client }) => {
                         {w.stale && (
                           <>
                             {" "}
-                            <Badge tone="warning" title="Its runtime is unreachable">
-                              last known
-                            </Badge>
+                            <Badge tone="warning">last seen</Badge>
                           </>
                         )}
                       </td>
