@@ -7,13 +7,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import {
-  ApiError,
-  type Diagnostic,
-  EMBEDDED_RUNTIME_ID,
-  errorResponse,
-  MAX_BODY_BYTES,
-} from "../shared/mod.ts";
+import { ApiError, EMBEDDED_RUNTIME_ID, errorResponse, MAX_BODY_BYTES } from "../shared/mod.ts";
 import {
   FsStore,
   MemoryStore,
@@ -112,6 +106,7 @@ function serverKeysChanged(started: BackendConfig, next: BackendConfig): string[
   if (JSON.stringify(started.allowedHosts) !== JSON.stringify(next.allowedHosts)) {
     keys.push("allowed_hosts");
   }
+  if (started.healthIntervalMs !== next.healthIntervalMs) keys.push("health_interval_ms");
   return keys;
 }
 

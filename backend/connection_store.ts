@@ -17,6 +17,7 @@ import {
   isName,
 } from "../shared/mod.ts";
 import {
+  configFileName,
   describeTomlError,
   endpointProblem,
   parseBackendConfig,
@@ -171,7 +172,7 @@ export class ConnectionStore {
   async snapshot(): Promise<ConfigSnapshot> {
     const text = await this.#readText();
     if (text === null) return { ok: true, exists: false, remotes: [], diagnostics: [] };
-    const cfg = parseBackendConfig(text);
+    const cfg = parseBackendConfig(text, configFileName(this.#path));
     if (!cfg.parsed) return { ok: false, exists: true, remotes: [], diagnostics: cfg.diagnostics };
     return { ok: true, exists: true, remotes: cfg.remotes, diagnostics: cfg.diagnostics };
   }

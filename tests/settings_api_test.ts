@@ -23,8 +23,10 @@ import {
   type ProbeResult,
   ProbeResultSchema,
   RuntimeListSchema,
+  SaveConnectionResponseSchema,
 } from "../shared/mod.ts";
-import { ApiClientError, CSRF_HEADER } from "../shared/client.ts";
+import { CSRF_HEADER } from "../shared/client.ts";
+import { rejectsWith } from "./support/api_errors.ts";
 import { BackendProcess } from "./support/backend_process.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 
@@ -50,7 +52,7 @@ interface Raw {
 /** One raw HTTP call to the Backend; the body is always consumed. */
 async function call(
   bp: BackendProcess,
-  method: "GET" | "POST" | "DELETE",
+  method: "GET" | "POST" | "DELETE" | "PATCH",
   path: string,
   body?: unknown,
 ): Promise<Raw> {
@@ -114,16 +116,6 @@ async function runtimeSummary(rt: RuntimeProcess, token?: string) {
 
 function remoteEntry(id: string, endpoint: string, extra = ""): string {
   return `[[runtimes.remote]]\nid = "${id}"\nendpoint = "${endpoint}"\n${extra}`;
-}
-
-/** Asserts an ApiClientError with the given status and code. */
-async function rejectsWith(p: Promise<unknown>, status: number, code: string, what: string) {
-  await assert.rejects(p, (e) => {
-    assert.ok(e instanceof ApiClientError, `${what}: ${e}`);
-    assert.equal(e.httpStatus, status, `${what}: ${e.code} ${e.message}`);
-    assert.equal(e.code, code, `${what}: ${e.message}`);
-    return true;
-  });
 }
 
 Deno.test("list joins the config file with the live registry; add/delete/test apply live against real runtimes", async () => {
@@ -734,4 +726,181 @@ Deno.test("canary: the token value and the config path never appear in responses
   } finally {
     await Deno.remove(stateDir, { recursive: true });
   }
+});
+
+Deno.test("candidate probe (Save & test): refused, hung, 401, mismatch, non-yoi and healthy endpoints, each with its four answers", async () => {
+  const TOKEN = `probe-${crypto.randomUUID()}`;
+  await using healthy = await RuntimeProcess.start({ id: "cand" });
+  await using locked = await RuntimeProcess.start({ id: "cand", token: TOKEN });
+  await using other = await RuntimeProcess.start({ id: "someone-else" });
+  // FAKE: a web server that is no runtime, and one that accepts TCP but never answers.
+  const web = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("<html>It works!</html>", { headers: { "content-type": "text/html" } }),
+  );
+  const hung = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  (async () => {
+    for await (const c of hung) held.push(c);
+  })().catch(() => {});
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedPort = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  await using bp = await BackendProcess.start();
+  const configPath = `${bp.stateDir}/workspace-backend.local.toml`;
+  const candidate = (endpoint: string, extra: Record<string, string> = {}) =>
+    bp.client.send("POST", `${BASE}/test`, { id: "cand", endpoint, ...extra }, ProbeResultSchema);
+  const four = (p: ProbeResult) => ({
+    reachable: p.reachable,
+    authenticated: p.authenticated,
+    identity: p.identity,
+    compatible: p.protocol.compatible,
+  });
+  const unknownOps = (p: ProbeResult) => Object.values(p.operations).every((v) => v === "unknown");
+  try {
+    // Refused: nothing answered, so nothing else is known — not "incompatible".
+    let p = await candidate(`http://127.0.0.1:${closedPort}`);
+    assert.deepEqual(four(p), {
+      reachable: false,
+      authenticated: null,
+      identity: { status: "unknown", observed_runtime_id: null },
+      compatible: false,
+    });
+    assert.equal(p.latency_ms, null);
+    assert.deepEqual(codes(p), ["remote_runtime_unavailable"]);
+    assert.ok(unknownOps(p));
+
+    // Hung: a timeout, reported as such.
+    p = await candidate(`http://127.0.0.1:${(hung.addr as Deno.NetAddr).port}`);
+    assert.deepEqual(four(p), {
+      reachable: false,
+      authenticated: null,
+      identity: { status: "unknown", observed_runtime_id: null },
+      compatible: false,
+    });
+    assert.deepEqual(codes(p), ["remote_runtime_timeout"]);
+    assert.ok(unknownOps(p));
+
+    // 401: it answered as runtime "cand" (identity is read before auth), but refused us.
+    p = await candidate(locked.url);
+    assert.deepEqual(four(p), {
+      reachable: true,
+      authenticated: false,
+      identity: { status: "match", observed_runtime_id: "cand" },
+      compatible: false,
+    });
+    assert.deepEqual(codes(p), ["remote_runtime_auth_failed"]);
+    assert.ok(p.latency_ms !== null && p.latency_ms >= 0);
+    assert.ok(unknownOps(p));
+
+    // Another runtime's id: a mismatch, and no operation is called supported.
+    p = await candidate(other.url);
+    assert.deepEqual(four(p), {
+      reachable: true,
+      authenticated: true,
+      identity: { status: "mismatch", observed_runtime_id: "someone-else" },
+      compatible: false,
+    });
+    assert.deepEqual(codes(p), ["runtime_id_mismatch"]);
+    assert.ok(unknownOps(p));
+    assert.equal((await runtimeSummary(other)).worker_count, 0);
+
+    // A web server that is no runtime.
+    p = await candidate(`http://127.0.0.1:${web.addr.port}`);
+    assert.deepEqual(four(p), {
+      reachable: true,
+      authenticated: null,
+      identity: { status: "unknown", observed_runtime_id: null },
+      compatible: false,
+    });
+    assert.deepEqual(codes(p), ["remote_runtime_malformed_response"]);
+    assert.ok(unknownOps(p));
+
+    // Healthy: all four yes; the reads were exercised for real (a worker exists to read).
+    const made = await (await fetch(`${healthy.url}/v1/workers`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    })).json();
+    assert.ok(made.worker.worker_id);
+    p = await candidate(healthy.url);
+    assert.deepEqual(four(p), {
+      reachable: true,
+      authenticated: true,
+      identity: { status: "match", observed_runtime_id: "cand" },
+      compatible: true,
+    });
+    assert.deepEqual(codes(p), []);
+    for (const op of OPS) assert.equal(p.operations[op], "supported", op);
+    assert.equal((await runtimeSummary(healthy)).worker_count, 1, "the probe created nothing");
+
+    // A candidate is validated like an add and nothing is persisted.
+    await rejectsWith(
+      bp.client.send(
+        "POST",
+        `${BASE}/test`,
+        { id: "Bad Id", endpoint: healthy.url },
+        ProbeResultSchema,
+      ),
+      400,
+      "invalid_id",
+      "bad candidate id",
+    );
+    await rejectsWith(
+      bp.client.send(
+        "POST",
+        `${BASE}/test`,
+        { id: "c", endpoint: healthy.url, token: "x" },
+        ProbeResultSchema,
+      ),
+      400,
+      "raw_token_rejected",
+      "raw token in a candidate",
+    );
+    assert.equal(await Deno.readTextFile(configPath).catch(() => null), null, "nothing saved");
+  } finally {
+    await web.shutdown();
+    hung.close();
+    for (const c of held) c.close();
+  }
+});
+
+Deno.test("edit: validated like add, the id never changes, typed errors leave the file as it was", async () => {
+  await using rt = await RuntimeProcess.start({ id: "ed" });
+  await using bp = await BackendProcess.start({
+    config: remoteEntry("ed", rt.url, `display_name = "Ed"\n`),
+  });
+  const path = `${bp.stateDir}/workspace-backend.local.toml`;
+  const before = await Deno.readTextFile(path);
+  const patch = (id: string, body: unknown) =>
+    bp.client.send("PATCH", `${BASE}/${id}`, body, SaveConnectionResponseSchema);
+  await rejectsWith(
+    patch("embedded", { display_name: "x" }),
+    409,
+    "runtime_not_config_managed",
+    "embedded",
+  );
+  await rejectsWith(patch("nope", { display_name: "x" }), 404, "runtime_not_found", "unknown");
+  await rejectsWith(patch("Bad Id", { display_name: "x" }), 400, "invalid_id", "bad id");
+  await rejectsWith(patch("ed", { id: "other" }), 400, "invalid_request", "id in the body");
+  await rejectsWith(patch("ed", { endpoint: "ftp://x" }), 400, "invalid_endpoint", "scheme");
+  await rejectsWith(patch("ed", { token: "secret" }), 400, "raw_token_rejected", "raw token");
+  await rejectsWith(patch("ed", { token_ref: "secret" }), 400, "invalid_token_ref", "token_ref");
+  await rejectsWith(
+    patch("ed", { display_name: "evil\u202egnp.exe" }),
+    400,
+    "invalid_display_name",
+    "bidi control",
+  );
+  const r = await call(bp, "PATCH", `${BASE}/ed`, [1, 2]);
+  assertError(r, 400, "invalid_request", "array body");
+  assert.equal(await Deno.readTextFile(path), before, "no refused edit touched the file");
+
+  // An empty display name removes it; the row and the live registry follow at once.
+  const saved = await patch("ed", { display_name: "" });
+  assert.equal(saved.connection.display_name, "ed");
+  assert.equal(saved.connection.state, "ready");
+  assert.equal(await Deno.readTextFile(path), before.replace(`display_name = "Ed"\n`, ""));
+  const entry = (await bp.client.listRuntimes()).runtimes.find((x) => x.runtime_id === "ed");
+  assert.equal(entry?.display_name, "ed");
 });
