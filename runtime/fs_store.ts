@@ -328,14 +328,23 @@ export class FsStore implements EventStore {
     if (!w.file) {
       w.file = await Deno.open(w.eventsPath, { create: true, append: true });
     }
+    this.#evict(w);
+    return w.file;
+  }
+
+  /**
+   * Closes least recently used handles beyond the cap. A handle a drain is
+   * using stays open until its drain ends (then this runs again), so at rest
+   * at most `maxOpenFiles` logs are open.
+   */
+  #evict(keep?: WorkerState): void {
     for (const [id, o] of this.#open) {
       if (this.#open.size <= this.#maxOpen) break;
-      if (o === w || o.writing) continue; // never close a handle a drain is using
+      if (o === keep || o.writing) continue;
       o.file?.close();
       o.file = undefined;
       this.#open.delete(id);
     }
-    return w.file;
   }
 
   #closeHandle(w: WorkerState): void {
@@ -383,6 +392,7 @@ export class FsStore implements EventStore {
       }
     }
     w.writing = undefined;
+    this.#evict();
   }
 
   /** Loads one worker dir; returns undefined (with a diagnostic) when it has no valid record. */
