@@ -19,7 +19,8 @@ Usage: deno task runtime -- [options]
   --display-name NAME   human name shown by the Backend (default: from config, else the id)
   --listen HOST:PORT    address to listen on (default: 127.0.0.1:8790)
   --store fs|memory     event store (default: fs)
-  --data-dir DIR        fs store directory (default: .yoi/runtime-data/<id>)
+  --data-dir DIR        fs store directory (default: .yoi/runtime-data/<id>); workers of
+                        engine openai get their workspace folders in DIR/workspaces/
   --token-env NAME      read the bearer token from environment variable NAME;
                         required when listening on a non-loopback address
   --config FILE         runtime config (TOML): display_name, default_profile, [profiles.*]
@@ -27,6 +28,27 @@ Usage: deno task runtime -- [options]
   --ws-queue-max N      live events a WebSocket subscriber may lag behind before its
                         stream is closed as stream_lagging (default: 10000)
   -h, --help            show this help
+
+Profiles ([profiles.NAME] in --config):
+  engine = "echo"       answers with the input (chunk_chars, delay_ms)
+  engine = "command"    runs argv per turn with the input on stdin (argv, timeout_ms, cwd, env)
+  engine = "openai"     an AI coding agent over any OpenAI-compatible Chat Completions server:
+    base_url                "http://127.0.0.1:11434/v1" (Ollama), ".../v1" of llama.cpp, vLLM…
+    model                   model name the server knows
+    api_key_ref             optional, "env:NAME" with NAME starting with YOI_; the key is read
+                            from that variable and never shown (unset -> the runtime refuses to start)
+    system_prompt           optional system message
+    tools                   subset of ["read_file","write_file","list_dir","run_command"]
+                            (default: the three file tools); they act only in the worker's folder
+    run_command_allow       programs run_command may start, e.g. ["git","deno","ls"] (no shell)
+    max_steps               model requests per turn before turn.failed max_steps (default 20)
+    temperature             0..2, sent only when set
+    request_timeout_ms      until the provider answers, per attempt (default 120000)
+    stream_idle_timeout_ms  longest silence inside a streamed answer (default 120000)
+    command_timeout_ms      limit of one run_command (default 120000)
+    max_retries             retries of 429/5xx/unreachable before output streamed (default 3)
+    max_output_bytes        model text per turn before turn.failed output_limit (default 8 MiB)
+    tool_output_max_bytes   bytes of one tool result (default 65536)
 
 Browsers never call a Runtime: register it in the Workspace Backend instead.`;
 
@@ -92,10 +114,11 @@ async function main() {
       fail(e instanceof Deno.errors.NotFound ? "--config file not found" : (e as Error).message);
     }
   }
+  const dataDir = args["data-dir"] ?? `.yoi/runtime-data/${id}`;
   const store = args.store === "memory"
     ? new MemoryStore()
     : args.store === "fs"
-    ? new FsStore(args["data-dir"] ?? `.yoi/runtime-data/${id}`)
+    ? new FsStore(dataDir)
     : fail(`--store must be fs or memory, got "${args.store}"`);
   const ping = Number(args["ping-interval"]);
   if (!Number.isFinite(ping) || ping < 0) fail("--ping-interval must be a number of seconds");
@@ -114,6 +137,7 @@ async function main() {
     profiles: config.profiles,
     defaultProfile: config.default_profile,
     subscriberQueueMax: queueMax,
+    workspaceRoot: `${dataDir}/workspaces`,
   });
   for (const d of runtime.diagnostics) {
     console.error(`yoi runtime: ${d.severity}: ${d.code}: ${d.message}`);

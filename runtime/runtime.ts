@@ -41,6 +41,8 @@ export interface RuntimeOptions {
   defaultProfile?: string;
   /** Live events a subscriber may have queued before it is closed as lagging. */
   subscriberQueueMax?: number;
+  /** Folder that holds one workspace folder per worker (engine `openai` tools act only there). */
+  workspaceRoot?: string;
 }
 
 interface WorkerState {
@@ -76,6 +78,7 @@ export class Runtime {
   #requests = new Map<string, Promise<WorkerDetail>>();
   #stopping = false;
   #queueMax: number;
+  #workspaceRoot?: string;
 
   private constructor(opts: RuntimeOptions) {
     this.runtimeId = opts.runtimeId;
@@ -84,6 +87,7 @@ export class Runtime {
     this.#profiles = { ...BUILTIN_PROFILES, ...opts.profiles };
     this.#defaultProfile = opts.defaultProfile ?? "echo";
     this.#queueMax = opts.subscriberQueueMax ?? 10_000;
+    this.#workspaceRoot = opts.workspaceRoot;
   }
 
   /** Opens the store, restores every worker and repairs turns cut off by a crash. */
@@ -197,12 +201,18 @@ export class Runtime {
     const turn = ++w.turnCount;
     this.#record(w, "turn.started", { turn });
     const abort = new AbortController();
-    w.turn = { abort, done: this.#runTurn(w, turn, text, abort.signal) };
+    w.turn = { abort, done: this.#runTurn(w, turn, text, abort.signal, accepted) };
     await w.tail;
     return { worker_id: workerId, status: w.status, seq: accepted };
   }
 
-  async #runTurn(w: WorkerState, turn: number, text: string, signal: AbortSignal): Promise<void> {
+  async #runTurn(
+    w: WorkerState,
+    turn: number,
+    text: string,
+    signal: AbortSignal,
+    acceptedSeq: number,
+  ): Promise<void> {
     // Let input() return its ack before the engine starts producing output.
     await Promise.resolve();
     const engine = this.#engineFor(w.record.profile);
@@ -218,6 +228,13 @@ export class Runtime {
           this.#record(w, "output.delta", data);
           return w.tail;
         },
+        workerId: w.record.worker_id,
+        record: (type, data) => {
+          if (signal.aborted) return Promise.resolve();
+          this.#record(w, type, data);
+          return w.tail;
+        },
+        history: () => this.#historyBefore(w.record.worker_id, acceptedSeq),
       });
     } catch (_e) {
       result = { outcome: "failed", reason: "engine error" };
@@ -235,12 +252,14 @@ export class Runtime {
       w.lastOutcome = "cancelled";
     } else if (result.outcome === "completed") {
       this.#record(w, "turn.completed", {
+        ...result.data,
         turn,
         ...(result.exit_code !== undefined ? { exit_code: result.exit_code } : {}),
       });
       w.lastOutcome = "completed";
     } else {
       this.#record(w, "turn.failed", {
+        ...result.data,
         turn,
         reason: result.reason,
         ...(result.exit_code !== undefined ? { exit_code: result.exit_code } : {}),
@@ -349,10 +368,25 @@ export class Runtime {
   #engineFor(profile: string): Engine {
     let e = this.#engines.get(profile);
     if (!e) {
-      e = engineFor(this.#profiles[profile] ?? { engine: "echo" });
+      e = engineFor(this.#profiles[profile] ?? { engine: "echo" }, {
+        workspaceRoot: this.#workspaceRoot,
+      });
       this.#engines.set(profile, e);
     }
     return e;
+  }
+
+  /** The persisted events with `seq < beforeSeq`, read page by page from the store. */
+  async #historyBefore(workerId: string, beforeSeq: number): Promise<WorkerEvent[]> {
+    const out: WorkerEvent[] = [];
+    let after = 0;
+    while (after < beforeSeq - 1) {
+      const page = await this.#store.read(workerId, after, TRANSCRIPT_LIMIT_MAX);
+      if (page.length === 0) break;
+      for (const e of page) if (e.seq < beforeSeq) out.push(e);
+      after = page[page.length - 1].seq;
+    }
+    return out;
   }
 
   /** Assigns the next seq, persists, then publishes in seq order. Returns the seq. */
