@@ -7,13 +7,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import {
-  ApiError,
-  type Diagnostic,
-  EMBEDDED_RUNTIME_ID,
-  errorResponse,
-  MAX_BODY_BYTES,
-} from "../shared/mod.ts";
+import { ApiError, EMBEDDED_RUNTIME_ID, errorResponse, MAX_BODY_BYTES } from "../shared/mod.ts";
 import {
   FsStore,
   MemoryStore,
@@ -23,14 +17,20 @@ import {
 } from "../runtime/mod.ts";
 import { registerApiRoutes, validationHook } from "./api.ts";
 import { AuditLog, auditMutations } from "./audit.ts";
-import { type BackendConfig, loadBackendConfig } from "./config.ts";
+import {
+  type BackendConfig,
+  configFileName,
+  loadBackendConfig,
+  parseBackendConfig,
+  type RemoteConfig,
+} from "./config.ts";
+import { ConfigWatcher } from "./config_watch.ts";
 import { EmbeddedRuntimeHandle } from "./embedded_handle.ts";
 import { log as defaultLog } from "./log.ts";
-import { RemoteRuntimeHandle } from "./remote_handle.ts";
+import { DEFAULT_HEALTH_INTERVAL_MS, RemoteRuntimeHandle } from "./remote_handle.ts";
 import { RuntimeRegistry } from "./registry.ts";
 import { ConnectionStore } from "./connection_store.ts";
-import { registerSettingsRoutes } from "./settings_api.ts";
-import type { RuntimeHandle } from "./runtime_handle.ts";
+import { type LiveConfigState, registerSettingsRoutes } from "./settings_api.ts";
 import { createWebApp } from "../web/workspace/mod.ts";
 import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard } from "./security.ts";
 import { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
@@ -59,6 +59,10 @@ export interface BackendOptions {
   probeTimeoutMs?: number;
   /** Backoff for remote event stream reconnects, ms. */
   reconnectBackoffMs?: number[];
+  /** Periodic health checks of remote runtimes, ms (0: off); overrides the config file. */
+  healthIntervalMs?: number;
+  /** How often the config file is re-read for hand edits, ms (default 500). */
+  configPollMs?: number;
   env?: (name: string) => string | undefined;
   /** Rebuild island bundles when web sources change. */
   dev?: boolean;
@@ -95,6 +99,30 @@ const requireJsonBody: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
+/** `[server]` keys that differ between the config the Backend started with and `next`. */
+function serverKeysChanged(started: BackendConfig, next: BackendConfig): string[] {
+  const keys: string[] = [];
+  if (started.listen !== next.listen) keys.push("listen");
+  if (JSON.stringify(started.allowedHosts) !== JSON.stringify(next.allowedHosts)) {
+    keys.push("allowed_hosts");
+  }
+  return keys;
+}
+
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p.catch(() => {}), new Promise((r) => t = setTimeout(r, ms))]);
+  clearTimeout(t);
+}
+
+async function readOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return null;
+  }
+}
+
 export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const stateDir = opts.stateDir ?? ".yoi";
   const configPath = opts.configPath ?? `${stateDir}/workspace-backend.local.toml`;
@@ -113,21 +141,49 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     defaultProfile: embeddedCfg.default_profile,
   });
 
-  const handles: RuntimeHandle[] = [new EmbeddedRuntimeHandle(embedded)];
-  for (const r of config.remotes) {
-    handles.push(
-      new RemoteRuntimeHandle(r, {
-        timeoutMs: opts.remoteTimeoutMs,
-        env: opts.env,
-        backoffMs: opts.reconnectBackoffMs,
-      }),
-    );
-  }
-  const diagnostics: Diagnostic[] = [...config.diagnostics];
-  const registry = new RuntimeRegistry(handles, {
+  const createRemote = (cfg: RemoteConfig, onChange: () => void) =>
+    new RemoteRuntimeHandle(cfg, {
+      timeoutMs: opts.remoteTimeoutMs,
+      env: opts.env,
+      backoffMs: opts.reconnectBackoffMs,
+      onChange,
+    });
+  const registry = new RuntimeRegistry([new EmbeddedRuntimeHandle(embedded)], {
     fanoutDeadlineMs: opts.fanoutDeadlineMs,
-    diagnostics,
+    diagnostics: [...config.diagnostics],
+    createRemote,
+    healthIntervalMs: opts.healthIntervalMs ?? config.healthIntervalMs ??
+      DEFAULT_HEALTH_INTERVAL_MS,
   });
+  registry.apply(config.remotes);
+  registry.startHealth();
+  // Serve the first request with the truth: wait (bounded) for the first checks.
+  await settleWithin(registry.checkAll(), 1000);
+
+  // The config file as last read: hand edits apply live; a file that stops parsing keeps
+  // the last good registry serving and blocks mutations until it parses again.
+  const liveConfig: LiveConfigState = {
+    ok: config.parsed,
+    diagnostics: config.diagnostics,
+    restartRequiredKeys: [],
+  };
+  const fileName = configFileName(configPath);
+  const watcher = new ConfigWatcher(configPath, (text) => {
+    const next = parseBackendConfig(text ?? "", fileName);
+    liveConfig.ok = next.parsed;
+    liveConfig.diagnostics = next.diagnostics;
+    registry.diagnostics = [...next.diagnostics];
+    if (!next.parsed) {
+      for (const d of next.diagnostics) log.warn("config.unparsable", { ...d });
+      return;
+    }
+    liveConfig.restartRequiredKeys = serverKeysChanged(config, next);
+    const applied = registry.apply(next.remotes);
+    if (applied.added.length || applied.changed.length || applied.removed.length) {
+      log.info("config.applied", { ...applied });
+    }
+  }, { intervalMs: opts.configPollMs, initial: await readOrNull(configPath) });
+  watcher.start();
   const audit = new AuditLog(`${stateDir}/audit.log`);
 
   const app = new OpenAPIHono({ defaultHook: validationHook });
@@ -160,7 +216,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   );
 
   const startedAt = new Date().toISOString();
-  const configState = () => ({ ok: config.parsed, diagnostics: config.diagnostics });
+  const configState = () => ({ ok: liveConfig.ok, diagnostics: liveConfig.diagnostics });
   registerApiRoutes(app, {
     registry,
     info: () => ({
@@ -173,13 +229,14 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       remote_timeout_ms: opts.remoteTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       embedded_store: opts.embeddedStore ?? "fs",
       config_ok: configState().ok,
+      health_interval_ms: registry.healthIntervalMs,
       diagnostics: configState().diagnostics,
     }),
   });
   registerSettingsRoutes(app, {
     store: new ConnectionStore(configPath),
     registry,
-    active: new Map(config.remotes.map((r) => [r.id, r])),
+    config: () => liveConfig,
     env: opts.env,
     probeTimeoutMs: opts.probeTimeoutMs,
   });
@@ -199,6 +256,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     embedded,
     config,
     async close() {
+      await watcher.close();
       await registry.close();
       await audit.close();
       await web.bundler.close();

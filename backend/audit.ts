@@ -132,7 +132,16 @@ export function describeOperation(method: string, path: string): AuditEntry {
   m = SETTINGS_PATH.exec(path);
   if (m) {
     const [, id, action] = m;
-    const op = action ? `connection.${action}` : id ? "connection.delete" : "connection.add";
+    if (!action && id === "test" && method === "POST") {
+      return { operation: "connection.test_candidate", outcome: "" };
+    }
+    const op = action
+      ? `connection.${action}`
+      : !id
+      ? "connection.add"
+      : method === "PATCH"
+      ? "connection.edit"
+      : "connection.delete";
     return { operation: op, runtime_id: safe(id), outcome: "" };
   }
   return { operation: `${method} (unrouted)`, outcome: "" };

@@ -30,6 +30,30 @@ export interface BackendConfig {
   diagnostics: Diagnostic[];
   /** False when the file exists but does not parse: mutations are refused. */
   parsed: boolean;
+  /** `[server] health_interval_ms`, when set and valid. */
+  healthIntervalMs?: number;
+}
+
+/**
+ * How a config file is named in diagnostics: relative to the workspace when it is inside it,
+ * else its base name — never an absolute local path (DESIGN §5).
+ */
+export function configFileName(path: string): string {
+  const cwd = Deno.cwd();
+  if (!path.startsWith("/")) return path.replace(/^\.\//, "");
+  if (path.startsWith(`${cwd}/`)) return path.slice(cwd.length + 1);
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** A parse error as a diagnostic naming the file, line and column (never the text). */
+export function tomlErrorDiagnostic(e: unknown, file?: string): Diagnostic {
+  const d = diagnostic("config_unparsable", describeTomlError(e));
+  if (file) d.file = file;
+  if (e instanceof TomlError) {
+    d.line = e.line;
+    d.column = e.column;
+  }
+  return d;
 }
 
 /** Problems with an endpoint string, or null when it is acceptable (DESIGN §6). */
@@ -59,7 +83,7 @@ export function describeTomlError(e: unknown): string {
 }
 
 /** Parses config text. Invalid remote entries are skipped with a diagnostic each. */
-export function parseBackendConfig(text: string): BackendConfig {
+export function parseBackendConfig(text: string, file?: string): BackendConfig {
   const cfg: BackendConfig = {
     listen: DEFAULT_LISTEN,
     allowedHosts: [],
@@ -72,7 +96,7 @@ export function parseBackendConfig(text: string): BackendConfig {
     raw = parse(text) as Record<string, unknown>;
   } catch (e) {
     cfg.parsed = false;
-    cfg.diagnostics.push(diagnostic("config_unparsable", describeTomlError(e)));
+    cfg.diagnostics.push(tomlErrorDiagnostic(e, file));
     return cfg;
   }
   const server = raw.server as Record<string, unknown> | undefined;
@@ -85,6 +109,17 @@ export function parseBackendConfig(text: string): BackendConfig {
         cfg.diagnostics.push(
           diagnostic("invalid_request", `[server] listen: ${(e as Error).message}`),
         );
+      }
+    }
+    if (server.health_interval_ms !== undefined) {
+      const n = server.health_interval_ms;
+      if (typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 3_600_000) {
+        cfg.healthIntervalMs = n;
+      } else {
+        cfg.diagnostics.push(diagnostic(
+          "invalid_request",
+          "[server] health_interval_ms must be an integer from 0 (off) to 3600000; ignored.",
+        ));
       }
     }
     if (Array.isArray(server.allowed_hosts)) {
@@ -124,7 +159,7 @@ export function parseBackendConfig(text: string): BackendConfig {
 /** Loads the config file; a missing file is an empty config. */
 export async function loadBackendConfig(path: string): Promise<BackendConfig> {
   try {
-    return parseBackendConfig(await Deno.readTextFile(path));
+    return parseBackendConfig(await Deno.readTextFile(path), configFileName(path));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return parseBackendConfig("");
     return {

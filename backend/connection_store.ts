@@ -17,24 +17,33 @@ import {
   isName,
 } from "../shared/mod.ts";
 import {
+  configFileName,
   describeTomlError,
   endpointProblem,
   parseBackendConfig,
   type RemoteConfig,
 } from "./config.ts";
-import { appendRemote, removeRemote } from "./toml_edit.ts";
+import { appendRemote, editRemote, removeRemote } from "./toml_edit.ts";
 import { isTokenRef } from "./token_ref.ts";
 
 /** Request fields that would carry a secret value; refused, never stored. */
 const RAW_TOKEN_FIELDS = ["token", "bearer_token", "access_token", "api_key", "password", "secret"];
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/;
+
+type Fields = "id" | "endpoint" | "display_name" | "token_ref";
 
 /**
- * Validates an add request. Every problem becomes a diagnostic with a code that
- * names its field; the first one is the error.
+ * Checks the fields of an add, edit or candidate body. Every problem becomes a diagnostic
+ * with a code that names its field; the first one is the error. `required` fields must be
+ * present; fields outside `allowed` are refused (`id` in an edit: the id never changes).
  */
-export function validateNewConnection(raw: unknown): RemoteConfig {
+function checkFields(
+  raw: unknown,
+  allowed: readonly Fields[],
+  required: readonly Fields[],
+): Partial<Record<Fields, string>> {
   const problems: Diagnostic[] = [];
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ApiError("invalid_request", "Request body must be a JSON object.");
@@ -47,25 +56,33 @@ export function validateNewConnection(raw: unknown): RemoteConfig {
       `Tokens are never sent or stored here; set token_ref = "env:NAME" and put the token in the Backend's environment.`,
     );
   }
-  const allowed = new Set(["id", "endpoint", "display_name", "token_ref"]);
-  const extra = Object.keys(body).filter((k) => !allowed.has(k));
+  if ("id" in body && !allowed.includes("id")) {
+    throw new ApiError("invalid_request", "The id of a connection never changes; omit it.");
+  }
+  const extra = Object.keys(body).filter((k) => !(allowed as readonly string[]).includes(k));
   if (extra.length) {
     problems.push(diagnostic("invalid_request", `Unknown field(s): ${extra.join(", ")}.`));
   }
   const { id, endpoint, display_name, token_ref } = body;
-  if (!isName(id)) {
-    problems.push(diagnostic(
-      "invalid_id",
-      "Id must be 1–63 characters of a–z, 0–9, _ or -, starting with a letter or digit.",
-    ));
-  } else if (id === EMBEDDED_RUNTIME_ID) {
-    problems.push(diagnostic("duplicate_runtime_id", `"${id}" is the built-in embedded runtime.`));
+  if (allowed.includes("id")) {
+    if (!isName(id)) {
+      problems.push(diagnostic(
+        "invalid_id",
+        "Id must be 1–63 characters of a–z, 0–9, _ or -, starting with a letter or digit.",
+      ));
+    } else if (id === EMBEDDED_RUNTIME_ID) {
+      problems.push(
+        diagnostic("duplicate_runtime_id", `"${id}" is the built-in embedded runtime.`),
+      );
+    }
   }
-  if (typeof endpoint !== "string") {
-    problems.push(diagnostic("invalid_endpoint", "Endpoint is required."));
-  } else {
-    const p = endpointProblem(endpoint);
-    if (p) problems.push(diagnostic("invalid_endpoint", `${p[0].toUpperCase()}${p.slice(1)}.`));
+  if (endpoint !== undefined || required.includes("endpoint")) {
+    if (typeof endpoint !== "string") {
+      problems.push(diagnostic("invalid_endpoint", "Endpoint is required."));
+    } else {
+      const p = endpointProblem(endpoint);
+      if (p) problems.push(diagnostic("invalid_endpoint", `${p[0].toUpperCase()}${p.slice(1)}.`));
+    }
   }
   if (display_name !== undefined) {
     if (typeof display_name !== "string") {
@@ -77,9 +94,12 @@ export function validateNewConnection(raw: unknown): RemoteConfig {
           `Display name must be at most ${DISPLAY_NAME_MAX} characters.`,
         ),
       );
-    } else if (CONTROL_CHARS.test(display_name)) {
+    } else if (CONTROL_CHARS.test(display_name) || BIDI_CONTROLS.test(display_name)) {
       problems.push(
-        diagnostic("invalid_display_name", "Display name must not contain control characters."),
+        diagnostic(
+          "invalid_display_name",
+          "Display name must not contain control or bidi control characters.",
+        ),
       );
     }
   }
@@ -90,12 +110,46 @@ export function validateNewConnection(raw: unknown): RemoteConfig {
     ));
   }
   if (problems.length) throw new ApiError(problems[0].code, problems[0].message, problems);
-  const entry: RemoteConfig = { id: id as string, endpoint: (endpoint as string).trim() };
-  if (typeof display_name === "string" && display_name.trim() !== "") {
-    entry.display_name = display_name.trim();
-  }
-  if (typeof token_ref === "string" && token_ref !== "") entry.token_ref = token_ref;
+  const out: Partial<Record<Fields, string>> = {};
+  if (typeof id === "string") out.id = id;
+  if (typeof endpoint === "string") out.endpoint = endpoint.trim();
+  if (typeof display_name === "string") out.display_name = display_name.trim();
+  if (typeof token_ref === "string") out.token_ref = token_ref;
+  return out;
+}
+
+/** Drops empty optional values: "" means "none". */
+function toConfig(f: Partial<Record<Fields, string>>): RemoteConfig {
+  const entry: RemoteConfig = { id: f.id!, endpoint: f.endpoint! };
+  if (f.display_name) entry.display_name = f.display_name;
+  if (f.token_ref) entry.token_ref = f.token_ref;
   return entry;
+}
+
+/** Validates an add request `{id, endpoint, display_name?, token_ref?}`. */
+export function validateNewConnection(raw: unknown): RemoteConfig {
+  const f = checkFields(raw, ["id", "endpoint", "display_name", "token_ref"], ["id", "endpoint"]);
+  return toConfig(f);
+}
+
+/** Validates an unsaved candidate for the probe (`{id, endpoint, token_ref?}`). */
+export function validateCandidate(raw: unknown): RemoteConfig {
+  const f = checkFields(raw, ["id", "endpoint", "token_ref"], ["id", "endpoint"]);
+  return toConfig(f);
+}
+
+/**
+ * Validates an edit `{endpoint?, display_name?, token_ref?}` of `current` and returns the
+ * entry as it will be saved; an empty display name or token_ref removes it.
+ */
+export function validateConnectionEdit(raw: unknown, current: RemoteConfig): RemoteConfig {
+  const f = checkFields(raw, ["endpoint", "display_name", "token_ref"], []);
+  return toConfig({
+    id: current.id,
+    endpoint: f.endpoint ?? current.endpoint,
+    display_name: f.display_name ?? current.display_name,
+    token_ref: f.token_ref ?? current.token_ref,
+  });
 }
 
 const LAYOUT_MESSAGE = "The config file's layout could not be edited safely (for example an " +
@@ -118,7 +172,7 @@ export class ConnectionStore {
   async snapshot(): Promise<ConfigSnapshot> {
     const text = await this.#readText();
     if (text === null) return { ok: true, exists: false, remotes: [], diagnostics: [] };
-    const cfg = parseBackendConfig(text);
+    const cfg = parseBackendConfig(text, configFileName(this.#path));
     if (!cfg.parsed) return { ok: false, exists: true, remotes: [], diagnostics: cfg.diagnostics };
     return { ok: true, exists: true, remotes: cfg.remotes, diagnostics: cfg.diagnostics };
   }
@@ -144,6 +198,37 @@ export class ConnectionStore {
       const list = (rt.remote ??= []) as unknown[];
       list.push(Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)));
       return { text: appendRemote(text, entry), intended };
+    });
+  }
+
+  /**
+   * Replaces the entry with `entry.id` (only its edited key lines change);
+   * `runtime_not_found` when there is none.
+   */
+  edit(entry: RemoteConfig): Promise<void> {
+    return this.#mutate((text, doc) => {
+      const list = remotesOf(doc);
+      const at = list.findIndex((r) => r.id === entry.id);
+      if (at === -1) {
+        throw new ApiError(
+          "runtime_not_found",
+          `No runtime connection "${entry.id}" in the config file.`,
+        );
+      }
+      const next = editRemote(text, entry);
+      if (next === null) throw new ApiError("config_unparsable", LAYOUT_MESSAGE);
+      const intended = structuredClone(doc);
+      const remotes = (intended.runtimes as Record<string, unknown>).remote as Record<
+        string,
+        unknown
+      >[];
+      const updated = { ...remotes[at] };
+      for (const k of ["endpoint", "display_name", "token_ref"] as const) {
+        if (entry[k] === undefined) delete updated[k];
+        else updated[k] = entry[k];
+      }
+      remotes[at] = updated;
+      return { text: next, intended };
     });
   }
 

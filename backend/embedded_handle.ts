@@ -28,7 +28,14 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
 
   describe(): Promise<RuntimeEntry> {
     const s = this.runtime.summary();
+    const now = new Date().toISOString();
     return Promise.resolve({
+      // Same process, same library: always ready, checked on every read.
+      state: "ready" as const,
+      last_checked_at: now,
+      last_ok_at: now,
+      latency_ms: 0,
+      health_history: [],
       runtime_id: this.runtimeId,
       kind: this.kind,
       display_name: s.display_name,

@@ -24,6 +24,8 @@ Usage: deno task dev -- [options]
   --fanout-deadline-ms N   deadline for /api/workers fan-out (default: 2000)
   --remote-timeout-ms N    per-request timeout towards remote runtimes (default: 5000)
   --dev                    rebuild island bundles when web sources change
+  --health-interval-ms N   health checks of remote runtimes every N ms, ±20 % jitter
+                           (default: [server] health_interval_ms, else 15000; 0 = off)
   --reconnect-backoff-ms LIST  pauses between event-stream reconnects to a remote
                            runtime, comma-separated ms, last repeats
                            (default: 100,200,400,800,1600,3200)
@@ -51,6 +53,13 @@ function positiveInt(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
+function nonNegativeInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < 0) fail(`${name} must be an integer ≥ 0`);
+  return n;
+}
+
 async function main() {
   let args;
   try {
@@ -67,6 +76,7 @@ async function main() {
         "remote-timeout-ms": { type: "string" },
         dev: { type: "boolean", default: false },
         "reconnect-backoff-ms": { type: "string" },
+        "health-interval-ms": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -138,6 +148,7 @@ async function main() {
     fanoutDeadlineMs: positiveInt(args["fanout-deadline-ms"], "--fanout-deadline-ms"),
     remoteTimeoutMs: positiveInt(args["remote-timeout-ms"], "--remote-timeout-ms"),
     reconnectBackoffMs,
+    healthIntervalMs: nonNegativeInt(args["health-interval-ms"], "--health-interval-ms"),
   });
   handler = backend.app.fetch;
   const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;

@@ -17,7 +17,7 @@ import {
   PROTOCOL_VERSION,
 } from "../shared/mod.ts";
 import type { RemoteConfig } from "./config.ts";
-import { RemoteRuntimeClient } from "./remote_client.ts";
+import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import { RemoteEndpoint, type Secret } from "./secret.ts";
 import { resolveTokenRef } from "./token_ref.ts";
 
@@ -39,6 +39,9 @@ function result(
   return {
     runtime_id: id,
     checked_at: new Date().toISOString(),
+    latency_ms: null,
+    authenticated: null,
+    identity: { status: "unknown", observed_runtime_id: null },
     observed: { runtime_id: null, display_name: null, status: null, profiles: [] },
     operations: allOps("unknown"),
     diagnostics: [],
@@ -48,7 +51,28 @@ function result(
 
 const str = (v: unknown) => typeof v === "string" ? v : null;
 
-/** Probes a configured remote runtime. Never throws: every failure is a typed diagnostic. */
+function identityOf(id: string, observed: string | null): ProbeResult["identity"] {
+  return {
+    status: observed === null ? "unknown" : observed === id ? "match" : "mismatch",
+    observed_runtime_id: observed,
+  };
+}
+
+function mismatchDiagnostic(id: string, observed: string): Diagnostic {
+  return diagnostic(
+    "runtime_id_mismatch",
+    `The endpoint configured for ${id} is runtime ${observed}; ` +
+      `start it with --id ${id} or fix the endpoint.`,
+  );
+}
+
+/**
+ * Probes a remote runtime, saved or candidate. Never throws: every failure is a typed
+ * diagnostic. The four questions are answered apart (DESIGN §6): `reachable` (an HTTP answer
+ * came back), `authenticated` (null when it could not be asked), `identity` (from the
+ * `Yoi-Runtime-Id` header, checked before auth, or the summary) and `protocol`. Operations
+ * stay "unknown" unless the identity matched; the read operations are then exercised for real.
+ */
 export async function probeRemote(
   cfg: RemoteConfig,
   opts: ProbeOptions = {},
@@ -65,52 +89,139 @@ export async function probeRemote(
       diagnostics: [diagnostic(d.code ?? "token_ref_unresolved", d.message)],
     });
   }
-  let raw: unknown;
+  let client: RemoteRuntimeClient;
   try {
-    const client = new RemoteRuntimeClient({
+    client = new RemoteRuntimeClient({
       runtimeId: id,
       endpoint: new RemoteEndpoint(cfg.endpoint),
       token,
       timeoutMs: opts.timeoutMs ?? 3000,
+      checkIdentity: false,
     });
-    raw = await client.probeRuntime();
+  } catch (e) {
+    const err = e instanceof ApiError ? e : new ApiError("invalid_endpoint", "Invalid endpoint.");
+    return result(id, {
+      reachable: false,
+      protocol: { compatible: false, basis: "not contacted: the endpoint is not usable" },
+      diagnostics: [diagnostic(err.code, err.message)],
+    });
+  }
+  const seen = { runtimeId: null as string | null };
+  const t0 = performance.now();
+  let raw: unknown;
+  try {
+    raw = await client.probeRuntime(seen);
   } catch (e) {
     const err = e instanceof ApiError
       ? e
       : new ApiError("remote_runtime_unavailable", `Runtime ${id} could not be probed.`);
-    const answered = err.code === "remote_runtime_auth_failed" ||
-      err.code === "remote_runtime_malformed_response" ||
-      err.code === "remote_runtime_unsupported";
-    const basis = err.code === "remote_runtime_auth_failed"
+    const answered = !(err instanceof RemoteTransportError);
+    const identity = identityOf(id, seen.runtimeId);
+    const authFailed = err.code === "remote_runtime_auth_failed";
+    const basis = identity.status === "mismatch"
+      ? `GET /v1/runtime was answered by runtime ${seen.runtimeId}`
+      : authFailed
       ? "GET /v1/runtime was refused: the runtime needs a token it was not given or did not accept"
       : err.code === "remote_runtime_malformed_response"
       ? "GET /v1/runtime answered, but not with JSON a runtime would send"
       : err.code === "remote_runtime_unsupported"
       ? "the endpoint has no GET /v1/runtime"
+      : answered
+      ? "GET /v1/runtime answered with an error"
       : "GET /v1/runtime got no answer";
     return result(id, {
+      latency_ms: answered ? ms(performance.now() - t0) : null,
       reachable: answered,
+      authenticated: authFailed ? false : null,
+      identity,
       protocol: { compatible: false, basis },
-      diagnostics: [diagnostic(err.code, err.message), ...err.diagnostics],
+      diagnostics: [
+        ...(identity.status === "mismatch" ? [mismatchDiagnostic(id, seen.runtimeId!)] : []),
+        diagnostic(err.code, err.message),
+        ...err.diagnostics,
+      ],
     });
   }
-  return judgeSummary(id, raw);
+  const latency = ms(performance.now() - t0);
+  const judged = judgeSummary(id, raw, seen.runtimeId);
+  judged.latency_ms = latency;
+  judged.authenticated = true;
+  if (judged.protocol.compatible) await exerciseReads(id, cfg, token, opts, judged);
+  return judged;
 }
 
-/** Reads a raw `GET /v1/runtime` body and says what is and is not known from it. */
-export function judgeSummary(id: string, raw: unknown): ProbeResult {
+/** Calls the read operations for real before calling them supported. */
+async function exerciseReads(
+  id: string,
+  cfg: RemoteConfig,
+  token: Secret | undefined,
+  opts: ProbeOptions,
+  out: ProbeResult,
+): Promise<void> {
+  const client = new RemoteRuntimeClient({
+    runtimeId: id,
+    endpoint: new RemoteEndpoint(cfg.endpoint),
+    token,
+    timeoutMs: opts.timeoutMs ?? 3000,
+  });
+  const failed = (op: keyof ProbeResult["operations"], e: unknown) => {
+    const err = e instanceof ApiError
+      ? e
+      : new ApiError("remote_runtime_unavailable", `Runtime ${id} failed a read.`);
+    out.operations[op] = err.code === "remote_runtime_unsupported" ? "unsupported" : "unknown";
+    out.diagnostics.push(diagnostic(err.code, `${op}: ${err.message}`, "warning"));
+  };
+  let first: string | undefined;
+  try {
+    const list = await client.listWorkers();
+    out.operations.list_workers = "supported";
+    first = list.workers[0]?.worker_id;
+  } catch (e) {
+    failed("list_workers", e);
+    return;
+  }
+  if (first === undefined) {
+    out.diagnostics.push(diagnostic(
+      "unsupported_operation",
+      "worker_detail: not exercised, the runtime has no worker yet; as declared by the runtime.",
+      "info",
+    ));
+    return;
+  }
+  try {
+    await client.getWorker(first);
+    out.operations.worker_detail = "supported";
+  } catch (e) {
+    failed("worker_detail", e);
+  }
+}
+
+function ms(v: number): number {
+  return Math.round(v * 10) / 10;
+}
+
+/**
+ * Reads a raw `GET /v1/runtime` body and says what is and is not known from it. `header` is
+ * the answer's `Yoi-Runtime-Id` (it wins over the body's id when both are there).
+ */
+export function judgeSummary(id: string, raw: unknown, header: string | null = null): ProbeResult {
   const rt = (raw as { runtime?: unknown } | null)?.runtime;
   if (typeof rt !== "object" || rt === null) {
+    const identity = identityOf(id, header);
     return result(id, {
       reachable: true,
+      identity,
       protocol: {
         compatible: false,
         basis: "GET /v1/runtime answered JSON without a runtime summary",
       },
-      diagnostics: [diagnostic(
-        "runtime_protocol_unsupported",
-        `The endpoint configured for ${id} is not a yoi worker runtime.`,
-      )],
+      diagnostics: [
+        ...(identity.status === "mismatch" ? [mismatchDiagnostic(id, header!)] : []),
+        diagnostic(
+          "runtime_protocol_unsupported",
+          `The endpoint configured for ${id} is not a yoi worker runtime.`,
+        ),
+      ],
     });
   }
   const s = rt as Record<string, unknown>;
@@ -124,10 +235,11 @@ export function judgeSummary(id: string, raw: unknown): ProbeResult {
     status: str(s.status),
     profiles,
   };
+  const identity = identityOf(id, header ?? observed.runtime_id);
   const caps = typeof s.capabilities === "object" && s.capabilities !== null
     ? s.capabilities as Record<string, unknown>
     : null;
-  const operations = Object.fromEntries(OPERATIONS.map((op) => {
+  let operations = Object.fromEntries(OPERATIONS.map((op) => {
     const v = caps?.[op];
     return [op, v === true ? "supported" : v === false ? "unsupported" : "unknown"];
   })) as Operations;
@@ -136,6 +248,14 @@ export function judgeSummary(id: string, raw: unknown): ProbeResult {
   let basis: string;
   let name: string | undefined;
   let version: number | undefined;
+  if (identity.status === "mismatch") {
+    diagnostics.push(mismatchDiagnostic(id, identity.observed_runtime_id!));
+  } else if (identity.status === "unknown") {
+    diagnostics.push(diagnostic(
+      "runtime_id_mismatch",
+      `The runtime at the endpoint configured for ${id} does not report its id.`,
+    ));
+  }
   const proto = s.protocol as { name?: unknown; version?: unknown } | undefined;
   if (proto === undefined) {
     // Something answered /v1/runtime, but without a protocol nothing is negotiated, and the
@@ -161,18 +281,14 @@ export function judgeSummary(id: string, raw: unknown): ProbeResult {
       ));
     }
   }
-  if (observed.runtime_id !== id) {
+  if (identity.status !== "match") {
+    // Another runtime's (or an anonymous) summary says nothing about this connection.
     compatible = false;
-    diagnostics.push(diagnostic(
-      "runtime_id_mismatch",
-      observed.runtime_id === null
-        ? `The runtime at the endpoint configured for ${id} does not report its id.`
-        : `The endpoint configured for ${id} is runtime ${observed.runtime_id}; ` +
-          `start it with --id ${id} or fix the endpoint.`,
-    ));
+    operations = allOps("unknown");
   }
   return result(id, {
     reachable: true,
+    identity,
     protocol: {
       compatible,
       basis,

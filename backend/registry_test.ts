@@ -26,6 +26,11 @@ function handle(id: string, behave: "ok" | "hang" | "fail", workers = 1): Runtim
     return Promise.resolve({ workers: ws, diagnostics: [] });
   };
   const entry: RuntimeEntry = {
+    state: "ready",
+    last_checked_at: null,
+    last_ok_at: null,
+    latency_ms: null,
+    health_history: [],
     runtime_id: id,
     kind: "remote",
     display_name: id,

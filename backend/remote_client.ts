@@ -9,24 +9,23 @@
  * @module
  */
 import { UpstreamSocket } from "./upstream_socket.ts";
+import { followEvents, type UpstreamSource } from "./remote_events.ts";
 import type { z } from "zod";
 import {
   type Ack,
   AckEnvelopeSchema,
   ApiError,
   type ControlFrame,
-  ControlFrameSchema,
   type CreateWorkerRequest,
   type Diagnostic,
   diagnostic,
-  ERROR_CODES,
   type ErrorBody,
   ErrorBodySchema,
   type ErrorCode,
-  isControlFrame,
   isName,
   isWorkerId,
   readCappedText,
+  RUNTIME_ID_HEADER,
   RuntimeEnvelopeSchema,
   type RuntimeSummary,
   TRANSCRIPT_LIMIT_DEFAULT,
@@ -36,7 +35,6 @@ import {
   type WorkerDetail,
   WorkerEnvelopeSchema,
   type WorkerEvent,
-  WorkerEventSchema,
   WorkerListEnvelopeSchema,
   type WorkerSummary,
 } from "../shared/mod.ts";
@@ -61,7 +59,20 @@ export interface RemoteRuntimeClientOptions {
   timeoutMs?: number;
   /** Largest accepted response body in bytes (default {@link DEFAULT_MAX_RESPONSE_BYTES}). */
   maxResponseBytes?: number;
+  /**
+   * Compare every answer's `Yoi-Runtime-Id` with `runtimeId` (default true); the probe
+   * turns it off because it reports identity itself.
+   */
+  checkIdentity?: boolean;
+  /** Told when an answer came from another runtime (the answer itself is refused). */
+  onIdentityMismatch?: (observed: string | null) => void;
 }
+
+/**
+ * A failure to reach the runtime at all (refused, reset, DNS, TLS, timeout), as opposed to
+ * an answer the runtime gave: the registry turns it into `unreachable` at once.
+ */
+export class RemoteTransportError extends ApiError {}
 
 export interface EventsOptions {
   /** Aborting ends the stream: the socket is closed and the generator returns. */
@@ -110,6 +121,8 @@ export class RemoteRuntimeClient {
   readonly #token: Secret | undefined;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
+  readonly #checkIdentity: boolean;
+  readonly #onIdentityMismatch?: (observed: string | null) => void;
 
   constructor(opts: RemoteRuntimeClientOptions) {
     if (!isName(opts.runtimeId)) {
@@ -120,6 +133,8 @@ export class RemoteRuntimeClient {
     this.#token = opts.token;
     this.#timeoutMs = positive(opts.timeoutMs, DEFAULT_TIMEOUT_MS);
     this.#maxBytes = positive(opts.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES);
+    this.#checkIdentity = opts.checkIdentity ?? true;
+    this.#onIdentityMismatch = opts.onIdentityMismatch;
   }
 
   /** The runtime id this client was configured with. */
@@ -138,8 +153,11 @@ export class RemoteRuntimeClient {
    * the parsed JSON body as sent, for the negotiation probe (which must cope
    * with servers that are not yoi Runtimes). Non-2xx answers still throw.
    */
-  async probeRuntime(signal?: AbortSignal): Promise<unknown> {
-    return await this.#call("GET", "/v1/runtime", "the runtime summary", { signal });
+  async probeRuntime(
+    seen: { runtimeId: string | null } = { runtimeId: null },
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    return await this.#call("GET", "/v1/runtime", "the runtime summary", { signal, seen });
   }
 
   /** `GET /v1/workers`: the workers plus the runtime's own diagnostics. */
@@ -237,7 +255,7 @@ export class RemoteRuntimeClient {
       yield first;
       return;
     }
-    yield* this.#follow(workerId, after, opts);
+    yield* followEvents(this.#fixedSource(), workerId, after, opts);
   }
 
   /**
@@ -258,7 +276,13 @@ export class RemoteRuntimeClient {
         yield first;
       })();
     }
-    return this.#follow(workerId, after, opts);
+    return followEvents(this.#fixedSource(), workerId, after, opts);
+  }
+
+  /** This client as an upstream that never changes (a registry handle swaps clients). */
+  #fixedSource(): UpstreamSource {
+    const lease = { client: this, retired: new AbortController().signal };
+    return { runtimeId: this.#runtimeId, acquire: () => Promise.resolve(lease) };
   }
 
   /**
@@ -284,101 +308,26 @@ export class RemoteRuntimeClient {
     }
   }
 
-  /** The reconnecting WS follower behind {@link RemoteRuntimeClient.events}. */
-  async *#follow(
+  /**
+   * One upstream WebSocket to the worker's event stream from `after`; the reconnecting
+   * follower ({@link followEvents}) decides what its frames and its end mean.
+   */
+  openSocket(
     workerId: string,
     after: number,
-    opts: EventsOptions,
-  ): AsyncGenerator<StreamFrame, void, undefined> {
-    const path = `${workerPath(workerId)}/events`;
-    const { signal } = opts;
-    const backoff = opts.backoffMs?.length ? opts.backoffMs : DEFAULT_BACKOFF_MS;
-    const maxAttempts = opts.maxAttempts ?? Infinity;
-    const maxBuffered = positive(opts.maxBufferedFrames, DEFAULT_MAX_BUFFERED_FRAMES);
-
+    signal: AbortSignal,
+    maxBuffered = DEFAULT_MAX_BUFFERED_FRAMES,
+  ): UpstreamSocket {
     const headers: Record<string, string> = {};
     if (this.#token) headers.authorization = `Bearer ${this.#token.reveal()}`;
-    let lastSeq = after;
-    let reconnecting = false; // a stream.reconnecting is out and no stream.resumed yet
-    let attempt = 0; // reconnect attempts in the current outage
+    const url = this.#endpoint.wsUrl(`${workerPath(workerId)}/events?after=${after}`);
+    return new UpstreamSocket(url, headers, this.#timeoutMs, maxBuffered, signal);
+  }
 
-    while (!signal.aborted) {
-      const url = this.#endpoint.wsUrl(`${path}?after=${lastSeq}`);
-      const sock = new UpstreamSocket(url, headers, this.#timeoutMs, maxBuffered, signal);
-      let outcome: "dropped" | "lagging" | "lagging_no_progress";
-      try {
-        if (!(await sock.opened)) {
-          if (signal.aborted) return;
-          const terminal = await this.#classifyFailedUpgrade(workerId, sock.upgradeStatus, signal);
-          if (signal.aborted) return;
-          if (terminal) {
-            yield terminal;
-            return;
-          }
-          outcome = "dropped";
-        } else {
-          attempt = 0;
-          if (reconnecting) {
-            reconnecting = false;
-            yield { type: "stream.resumed", after: lastSeq };
-          }
-          const startSeq = lastSeq;
-          let upstreamLagging = false;
-          for (let msg = await sock.next(); msg !== null; msg = await sock.next()) {
-            const frame = parseFrame(msg, workerId);
-            if (!frame) continue;
-            if ("seq" in frame) {
-              if (frame.seq <= lastSeq) continue; // already yielded: never a duplicate
-              lastSeq = frame.seq;
-              yield frame;
-              continue;
-            }
-            if (frame.type !== "stream.closed") continue; // upstream has no other frames for us
-            if (frame.code === "stream_lagging") {
-              upstreamLagging = true;
-              break;
-            }
-            if (frame.code === "runtime_stopping") break; // a restart: resume like a drop
-            yield {
-              type: "stream.closed",
-              code: isKnownCode(frame.code) ? frame.code : "remote_runtime_error",
-              message: `Runtime "${this.#runtimeId}" closed the event stream.`,
-              after: lastSeq,
-            };
-            return;
-          }
-          if (signal.aborted) return;
-          outcome = upstreamLagging || sock.overflowed
-            ? (lastSeq > startSeq ? "lagging" : "lagging_no_progress")
-            : "dropped";
-        }
-      } finally {
-        await sock.close();
-      }
-
-      if (outcome === "lagging") continue; // resume at once, silently
-      if (outcome === "lagging_no_progress") {
-        await sleep(backoff[0], signal);
-        continue;
-      }
-      if (!reconnecting) {
-        reconnecting = true;
-        yield { type: "stream.reconnecting" };
-      }
-      if (attempt >= maxAttempts) {
-        yield {
-          type: "stream.closed",
-          code: "remote_runtime_unavailable",
-          message:
-            `Lost the event stream of runtime "${this.#runtimeId}"; gave up after ${attempt} ` +
-            `reconnect attempts.`,
-          after: lastSeq,
-        };
-        return;
-      }
-      await sleep(backoff[Math.min(attempt, backoff.length - 1)], signal);
-      attempt++;
-    }
+  /** Reports an event stream that did not name this runtime in its `stream.opened` frame. */
+  identityMismatch(observed: string | null): ApiError {
+    this.#onIdentityMismatch?.(observed);
+    return mismatchError(this.#runtimeId, observed);
   }
 
   toString(): string {
@@ -403,7 +352,7 @@ export class RemoteRuntimeClient {
    * Decides whether a WS upgrade that never opened is terminal (returns the
    * closing frame) or transient (returns null, the caller retries).
    */
-  async #classifyFailedUpgrade(
+  async classifyFailedUpgrade(
     workerId: string,
     upgradeStatus: number | null,
     signal: AbortSignal,
@@ -437,7 +386,7 @@ export class RemoteRuntimeClient {
     method: "GET" | "POST",
     path: string,
     what: string,
-    opts: { body?: unknown; signal?: AbortSignal },
+    opts: { body?: unknown; signal?: AbortSignal; seen?: { runtimeId: string | null } },
   ): Promise<unknown> {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
@@ -461,7 +410,9 @@ export class RemoteRuntimeClient {
       throw this.#transportError(e, timeout, opts.signal);
     }
     let read = false;
+    if (opts.seen) opts.seen.runtimeId = res.headers.get(RUNTIME_ID_HEADER);
     try {
+      if (this.#checkIdentity) this.#verifyIdentity(res);
       if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
         throw new ApiError(
           "remote_runtime_unavailable",
@@ -489,6 +440,18 @@ export class RemoteRuntimeClient {
     } finally {
       if (!read) await res.body?.cancel().catch(() => {});
     }
+  }
+
+  /**
+   * Refuses an answer that names another runtime (DESIGN §4, §10). An answer without the
+   * header is refused only when it is a success: an error page of a proxy in front of a
+   * runtime that is down has no header and is classified as usual.
+   */
+  #verifyIdentity(res: Response): void {
+    const seen = res.headers.get(RUNTIME_ID_HEADER);
+    if (seen === this.#runtimeId) return;
+    if (seen === null && !res.ok) return;
+    throw this.identityMismatch(seen);
   }
 
   #validate<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.infer<S> {
@@ -524,7 +487,7 @@ export class RemoteRuntimeClient {
     if (e instanceof ApiError) return e;
     const id = this.#runtimeId;
     if (timeout.aborted) {
-      return new ApiError(
+      return new RemoteTransportError(
         "remote_runtime_timeout",
         `Runtime "${id}" did not answer within ${this.#timeoutMs} ms.`,
       );
@@ -539,7 +502,10 @@ export class RemoteRuntimeClient {
         `The request to runtime "${id}" was aborted.`,
       );
     }
-    return new ApiError("remote_runtime_unavailable", `Runtime "${id}" ${networkFailure(e)}.`);
+    return new RemoteTransportError(
+      "remote_runtime_unavailable",
+      `Runtime "${id}" ${networkFailure(e)}.`,
+    );
   }
 
   /** Maps a non-2xx, non-redirect, non-auth answer. `text` is null when over the cap. */
@@ -608,10 +574,6 @@ function workerPath(workerId: string): string {
   return `/v1/workers/${encodeURIComponent(workerId)}`;
 }
 
-function isKnownCode(code: string | undefined): code is ErrorCode {
-  return code !== undefined && Object.hasOwn(ERROR_CODES, code);
-}
-
 function closedFrame(e: ApiError): ControlFrame {
   return { type: "stream.closed", code: e.code, message: e.message };
 }
@@ -635,31 +597,17 @@ function networkFailure(e: unknown): string {
   return "could not be reached";
 }
 
-/** Parses one WS message as a worker event of `workerId` or a control frame; null otherwise. */
-function parseFrame(text: string, workerId: string): StreamFrame | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (isControlFrame(raw)) {
-    const r = ControlFrameSchema.safeParse(raw);
-    return r.success ? r.data : null;
-  }
-  const r = WorkerEventSchema.safeParse(raw);
-  return r.success && r.data.worker_id === workerId ? r.data : null;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
+/** The error of an answer or stream from another runtime than the one configured. */
+export function mismatchError(runtimeId: string, observed: string | null): ApiError {
+  return observed === null
+    ? new ApiError(
+      "runtime_protocol_unsupported",
+      `The endpoint configured for runtime ${runtimeId} does not identify itself as a yoi ` +
+        `runtime; nothing from it is used.`,
+    )
+    : new ApiError(
+      "runtime_id_mismatch",
+      `The endpoint configured for runtime ${runtimeId} answers as runtime ${observed}; ` +
+        `nothing from it is used. Start it with --id ${runtimeId} or fix the endpoint.`,
+    );
 }

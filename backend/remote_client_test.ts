@@ -73,10 +73,33 @@ async function waitIdle(c: RemoteRuntimeClient, id: string): Promise<WorkerDetai
   return d;
 }
 
-/** A FAKE remote: a Deno.serve on 127.0.0.1:0 with the given handler. */
-function fakeServer(handler: Deno.ServeHandler<Deno.NetAddr>) {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+/**
+ * A FAKE remote: a Deno.serve on 127.0.0.1:0 with the given handler. Its answers name
+ * runtime `id` in `Yoi-Runtime-Id` (null: no header, like a server that is no runtime).
+ */
+function fakeServer(
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+  id: string | null = "test",
+) {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req, info) => {
+      const res = await handler(req, info);
+      if (id !== null && res.status !== 101) res.headers.set("yoi-runtime-id", id);
+      return res;
+    },
+  );
   return { server, url: `http://127.0.0.1:${server.addr.port}` };
+}
+
+/** The frame a runtime's event stream opens with. */
+function openedFrame(runtimeId: string, workerId: string, after: number): string {
+  return JSON.stringify({
+    type: "stream.opened",
+    runtime_id: runtimeId,
+    worker_id: workerId,
+    after,
+  });
 }
 
 function fakeDetail(workerId: string): WorkerDetail {
@@ -385,7 +408,7 @@ Deno.test("remote error statuses map to typed codes", async () => {
         }, { status: 400 });
     }
     return new Response("?", { status: 418 });
-  });
+  }, "fake");
   const at = (p: string) => clientFor(`${url}/${p}`, { token: CANARY, id: "fake" });
   try {
     const e500 = await expectApiError(at("e500").runtime(), "remote_runtime_unavailable");
@@ -497,32 +520,32 @@ Deno.test("events: duplicates are dropped, lagging resumes silently, drops resum
     const { socket, response } = Deno.upgradeWebSocket(req);
     socket.onopen = () => {
       const send = (x: unknown) => socket.send(typeof x === "string" ? x : JSON.stringify(x));
+      send(openedFrame("fake", wid, after));
       if (n === 1) {
-        // 1 2 3, junk, a duplicate, then an abrupt drop.
+        // 1 2 3, a duplicate, then junk: the junk is a stream.error and a reconnect from 3.
         for (const s of [1, 2, 3]) send(fakeEvent(wid, s));
-        send("not json");
-        send({ hello: "world" });
         send(fakeEvent(wid, 2));
-        send(fakeEvent(newWorkerId(), 4)); // another worker's event: ignored
-        socket.close(1011, "boom");
+        send("not json");
+        send(fakeEvent(wid, 4)); // never read: the follower reconnected after the junk
       } else if (n === 2) {
         // Replays already-seen seqs, then says the consumer lagged.
         for (const s of [2, 3, 4]) send(fakeEvent(wid, s));
         send({ type: "stream.closed", code: "stream_lagging", message: "lag", after: 4 });
         socket.close(4000, "stream_lagging");
       } else {
-        send(fakeEvent(wid, 4));
-        send(fakeEvent(wid, 5));
+        // An event type this Backend does not know yet is forwarded, not dropped.
+        send({ ...fakeEvent(wid, 5), type: "future.kind", data: { x: 1 } });
+        send(fakeEvent(wid, 6));
       }
     };
     return response;
-  });
+  }, "fake");
   try {
     const c = clientFor(url, { token: CANARY, id: "fake" });
     const ac = new AbortController();
     const frames: StreamFrame[] = [];
     const done = collect(c.events(wid, 0, { signal: ac.signal, backoffMs: [20] }), frames);
-    await waitFor(() => eventsOf(frames).some((e) => e.seq === 5), 5_000, "seq 5");
+    await waitFor(() => eventsOf(frames).some((e) => e.seq === 6), 5_000, "seq 6");
     ac.abort();
     await done;
     assert.deepEqual(afters, [0, 3, 4]);
@@ -530,7 +553,11 @@ Deno.test("events: duplicates are dropped, lagging resumes silently, drops resum
       frames.map((f) =>
         "seq" in f ? f.seq : `${f.type}${f.after !== undefined ? `@${f.after}` : ""}`
       ),
-      [1, 2, 3, "stream.reconnecting", "stream.resumed@3", 4, 5],
+      [1, 2, 3, "stream.error@3", "stream.reconnecting", "stream.resumed@3", 4, 5, 6],
+    );
+    assert.deepEqual(
+      eventsOf(frames).find((e) => e.seq === 5),
+      { ...fakeEvent(wid, 5), type: "future.kind", data: { x: 1 }, at: eventsOf(frames)[4].at },
     );
   } finally {
     await server.shutdown();

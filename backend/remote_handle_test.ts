@@ -29,7 +29,14 @@ Deno.test("an unresolvable token_ref fails closed: every call is token_ref_unres
     { id: "locked", endpoint: "http://127.0.0.1:9", token_ref: "env:UNSET_FOR_TEST" },
     { env: () => undefined },
   );
-  for (const call of [() => h.describe(), () => h.listWorkers(), () => h.createWorker({})]) {
+  const entry = await h.describe();
+  assert.equal(entry.state, "unconfigured");
+  assert.equal(entry.diagnostics[0].code, "token_ref_unresolved");
+  assert.equal(entry.can_create_worker, false);
+  for (const call of [() => h.listWorkers(), () => h.createWorker({})]) {
     await assert.rejects(call, (e) => e instanceof ApiError && e.code === "token_ref_unresolved");
   }
+  await h.check();
+  assert.equal(h.state, "unconfigured");
+  assert.equal(h.health().health_history[0].code, "token_ref_unresolved");
 });

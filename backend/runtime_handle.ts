@@ -40,7 +40,8 @@ export interface RuntimeHandle {
   /**
    * Events with `seq > after`, then live, until `signal` aborts. Remote handles
    * reconnect on their own and report it with `stream.reconnecting` / `stream.resumed`.
-   * Rejects before the first frame when the worker does not exist.
+   * Callers look the worker up with {@link RuntimeHandle.getWorker} first, so an unknown
+   * worker is an HTTP error before any socket is upgraded.
    */
   events(workerId: string, after: number, signal: AbortSignal): Promise<AsyncIterable<StreamFrame>>;
   close(): Promise<void>;

@@ -157,3 +157,45 @@ export function removeRemote(text: string, id: string): string | null {
   else if (from === 0 && blank(lines[to])) to++;
   return [...lines.slice(0, from), ...lines.slice(to)].join("");
 }
+
+const EDITABLE_KEYS = ["endpoint", "display_name", "token_ref"] as const;
+
+/**
+ * Rewrites the keys of the entry with `entry.id` to `entry`'s values, touching only the
+ * lines of those keys (a missing key is added after the entry's last line, an unset one
+ * is removed). Returns null when there is no such block or a value is not written as a
+ * one-line string, so the caller refuses instead of guessing.
+ */
+export function editRemote(text: string, entry: RemoteConfig): string | null {
+  const lines = splitLines(text);
+  const block = findRemoteBlocks(text).find((b) => b.id === entry.id);
+  if (!block) return null;
+  const nl = text.includes("\r\n") ? "\r\n" : "\n";
+  const drop = new Set<number>();
+  const append: string[] = [];
+  for (const key of EDITABLE_KEYS) {
+    const want = entry[key];
+    const keyLine = new RegExp(`^(\\s*${key}\\s*=\\s*)("(?:[^"\\\\\\n]|\\\\.)*"|'[^'\\n]*')(.*)$`);
+    const at = lines.findIndex((l, i) =>
+      i > block.start && i <= block.contentEnd && new RegExp(`^\\s*${key}\\s*=`).test(l)
+    );
+    if (at === -1) {
+      if (want !== undefined) append.push(`${key} = ${JSON.stringify(want)}${nl}`);
+      continue;
+    }
+    if (want === undefined) {
+      drop.add(at);
+      continue;
+    }
+    const eol = lines[at].endsWith("\r\n") ? "\r\n" : lines[at].endsWith("\n") ? "\n" : "";
+    const m = keyLine.exec(lines[at].slice(0, lines[at].length - eol.length));
+    if (!m) return null;
+    lines[at] = `${m[1]}${JSON.stringify(want)}${m[3]}${eol}`;
+  }
+  if (append.length) {
+    const last = block.contentEnd;
+    if (!lines[last].endsWith("\n")) lines[last] += nl;
+    lines.splice(last + 1, 0, ...append);
+  }
+  return lines.filter((_, i) => !drop.has(i)).join("");
+}

@@ -353,3 +353,73 @@ Deno.test("removeRemote returns null for an unknown id; appendRemote after a fil
     `[[runtimes.remote]]\nid = "a"\nendpoint = "http://h"\n\n[[runtimes.remote]]\nid = "b"\nendpoint = "http://i"\n`,
   );
 });
+
+Deno.test("golden: edit changes only the edited entry's key lines (comments, unknown keys and CRLF kept)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "toml-edit-" });
+  try {
+    for (const nl of ["\n", "\r\n"]) {
+      const path = `${dir}/edit${nl === "\n" ? "-lf" : "-crlf"}.toml`;
+      const before = [
+        "# top comment",
+        "[server]",
+        'listen = "127.0.0.1:8787"',
+        "",
+        "[[runtimes.remote]]   # first",
+        'id = "one"',
+        'endpoint = "http://127.0.0.1:9001"   # where it lives',
+        "  display_name = 'One'",
+        "future_key = 42",
+        'token_ref = "env:ONE_TOKEN"',
+        "",
+        "[[runtimes.remote]]",
+        'id = "two"',
+        'endpoint = "http://127.0.0.1:9002"',
+        "",
+      ].join(nl);
+      await Deno.writeTextFile(path, before);
+      const store = new ConnectionStore(path);
+      // Change the endpoint, rename, drop the token_ref.
+      await store.edit({ id: "one", endpoint: "http://127.0.0.1:9101", display_name: "Uno" });
+      const after = await Deno.readTextFile(path);
+      assert.equal(
+        after,
+        [
+          "# top comment",
+          "[server]",
+          'listen = "127.0.0.1:8787"',
+          "",
+          "[[runtimes.remote]]   # first",
+          'id = "one"',
+          'endpoint = "http://127.0.0.1:9101"   # where it lives',
+          '  display_name = "Uno"',
+          "future_key = 42",
+          "",
+          "[[runtimes.remote]]",
+          'id = "two"',
+          'endpoint = "http://127.0.0.1:9002"',
+          "",
+        ].join(nl),
+      );
+      // Add a key that was missing: appended after the entry's last line.
+      await store.edit({ id: "two", endpoint: "http://127.0.0.1:9002", token_ref: "env:TWO" });
+      const again = await Deno.readTextFile(path);
+      assert.ok(
+        again.endsWith(
+          ['id = "two"', 'endpoint = "http://127.0.0.1:9002"', 'token_ref = "env:TWO"', ""].join(
+            nl,
+          ),
+        ),
+        JSON.stringify(again),
+      );
+      assert.deepEqual(lf(await pythonToml(path)), lf(plain(parse(again))));
+      // Unknown id: a typed 404, the file untouched.
+      await assert.rejects(
+        store.edit({ id: "nope", endpoint: "http://127.0.0.1:1" }),
+        (e) => (e as { code?: string }).code === "runtime_not_found",
+      );
+      assert.equal(await Deno.readTextFile(path), again);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

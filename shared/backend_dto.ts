@@ -16,12 +16,56 @@ import {
 export const RuntimeKindSchema = z.enum(["embedded", "remote"]);
 export type RuntimeKind = z.infer<typeof RuntimeKindSchema>;
 
-/** Live state of a registered runtime as last seen by the Backend. */
-export const RuntimeStatusSchema = z.enum(["running", "stopping", "unreachable", "incompatible"]);
+/**
+ * Live state of a registered runtime (DESIGN §10). Only `ready` runtimes are routed to;
+ * the embedded runtime is always `ready`.
+ */
+export const RuntimeStateSchema = z.enum([
+  "connecting",
+  "ready",
+  "unreachable",
+  "auth_failed",
+  "incompatible",
+  "unconfigured",
+]);
+export type RuntimeState = z.infer<typeof RuntimeStateSchema>;
+
+/** The runtime's own status when `ready`, else its registry state. */
+export const RuntimeStatusSchema = z.enum([
+  "running",
+  "stopping",
+  "connecting",
+  "unreachable",
+  "auth_failed",
+  "incompatible",
+  "unconfigured",
+]);
 export type RuntimeStatus = z.infer<typeof RuntimeStatusSchema>;
 
+/** One health check of a remote runtime, kept in a short per-runtime history. */
+export const HealthCheckSchema = z.object({
+  at: z.string(),
+  state: RuntimeStateSchema,
+  latency_ms: z.number().nonnegative().nullable(),
+  /** The diagnostic code of a failed check, null when it was `ready`. */
+  code: z.string().nullable(),
+});
+export type HealthCheck = z.infer<typeof HealthCheckSchema>;
+
+/** Live health of one runtime, shared by runtime entries and settings rows. */
+export const RuntimeHealthSchema = z.object({
+  state: RuntimeStateSchema,
+  last_checked_at: z.string().nullable(),
+  last_ok_at: z.string().nullable(),
+  latency_ms: z.number().nonnegative().nullable(),
+  worker_count: z.number().int().nonnegative().nullable(),
+  /** The most recent checks, newest first (at most 20). */
+  health_history: z.array(HealthCheckSchema),
+});
+export type RuntimeHealth = z.infer<typeof RuntimeHealthSchema>;
+
 /** One entry of `GET /api/runtimes`: everything a worker-creation form needs. */
-export const RuntimeEntrySchema = z.object({
+export const RuntimeEntrySchema = RuntimeHealthSchema.extend({
   runtime_id: RuntimeId,
   kind: RuntimeKindSchema,
   display_name: z.string(),
@@ -79,6 +123,8 @@ export const BackendInfoSchema = z.object({
     remote_timeout_ms: z.number().int(),
     embedded_store: z.string(),
     config_ok: z.boolean(),
+    /** Interval of the periodic health checks of remote runtimes, ms. */
+    health_interval_ms: z.number().int(),
     diagnostics: z.array(DiagnosticSchema),
   }),
 });

@@ -9,7 +9,9 @@ import type {
   AddConnectionRequest,
   ConnectionList,
   ConnectionRow,
+  EditConnectionRequest,
   ProbeResult,
+  TestCandidateRequest,
 } from "./settings_dto.ts";
 import type {
   Ack,
@@ -24,6 +26,13 @@ import type { Diagnostic } from "./error_codes.ts";
 export { ApiClientError, CSRF_HEADER } from "./api_request.ts";
 
 const enc = encodeURIComponent;
+
+/** Answer of add and edit: saved in the file and applied to the live registry. */
+export interface SavedConnection {
+  connection: ConnectionRow;
+  applied: true;
+  restart_required: false;
+}
 const CONNECTIONS = "/api/settings/runtime-connections";
 
 export class BrowserClient {
@@ -50,16 +59,25 @@ export class BrowserClient {
   listConnections(): Promise<ConnectionList> {
     return this.#call("GET", CONNECTIONS);
   }
-  addConnection(
-    req: AddConnectionRequest,
-  ): Promise<{ connection: ConnectionRow; restart_required: true }> {
+  addConnection(req: AddConnectionRequest): Promise<SavedConnection> {
     return this.#call("POST", CONNECTIONS, req);
   }
-  deleteConnection(id: string): Promise<{ deleted: string; restart_required: true }> {
-    return this.#call("DELETE", `${CONNECTIONS}/${enc(id)}`);
+  editConnection(id: string, req: EditConnectionRequest): Promise<SavedConnection> {
+    return this.#call("PATCH", `${CONNECTIONS}/${enc(id)}`, req);
+  }
+  /** `force` deletes even when the runtime still has workers that are not stopped. */
+  deleteConnection(
+    id: string,
+    force = false,
+  ): Promise<{ deleted: string; applied: true; restart_required: false }> {
+    return this.#call("DELETE", `${CONNECTIONS}/${enc(id)}${force ? "?force=true" : ""}`);
   }
   testConnection(id: string): Promise<ProbeResult> {
     return this.#call("POST", `${CONNECTIONS}/${enc(id)}/test`);
+  }
+  /** Probes an unsaved candidate ("Save & test"); nothing is persisted. */
+  testCandidate(req: TestCandidateRequest): Promise<ProbeResult> {
+    return this.#call("POST", `${CONNECTIONS}/test`, req);
   }
   createWorker(runtimeId: string, req: CreateWorkerRequest): Promise<{ worker: WorkerDetail }> {
     return this.#call("POST", `/api/runtimes/${enc(runtimeId)}/workers`, req);

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   invalid_token_ref: 400,
   token_ref_unresolved: 502,
   config_unparsable: 409,
+  runtime_in_use: 409,
   // security
   host_not_allowed: 403,
   csrf_rejected: 403,
@@ -64,6 +65,12 @@ export interface Diagnostic {
   code: ErrorCode;
   severity: "info" | "warning" | "error";
   message: string;
+  /** When the note is about one runtime. */
+  runtime_id?: string;
+  /** Config file the note is about, relative to the workspace (never an absolute path). */
+  file?: string;
+  line?: number;
+  column?: number;
 }
 
 /** The body of every non-2xx response. */

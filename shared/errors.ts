@@ -16,6 +16,10 @@ export const DiagnosticSchema: z.ZodType<Diagnostic> = z.object({
   code: ErrorCodeSchema,
   severity: Severity,
   message: z.string(),
+  runtime_id: z.string().optional(),
+  file: z.string().optional(),
+  line: z.number().int().optional(),
+  column: z.number().int().optional(),
 });
 
 /** The body of every non-2xx response. */

@@ -63,6 +63,11 @@ export const WorkerSummarySchema = z.object({
   status: WorkerStatusSchema,
   created_at: z.string(),
   last_seq: z.number().int().nonnegative(),
+  /**
+   * Set by the Backend on workers of a runtime that was verified and is now unreachable:
+   * last-known fields, not live ones (DESIGN §6).
+   */
+  stale: z.boolean().optional(),
 });
 export type WorkerSummary = z.infer<typeof WorkerSummarySchema>;
 
@@ -106,6 +111,11 @@ export const ControlFrameSchema = z.object({
   code: z.string().optional(),
   message: z.string().optional(),
   after: z.number().int().nonnegative().optional(),
+  /** `stream.ended`: why the stream ended (`runtime_removed`, `shutdown`). */
+  reason: z.string().optional(),
+  /** `stream.opened`: the runtime and worker the stream belongs to. */
+  runtime_id: z.string().optional(),
+  worker_id: z.string().optional(),
 });
 export type ControlFrame = z.infer<typeof ControlFrameSchema>;
 

@@ -211,7 +211,9 @@ token_ref = "env:YOI_RT_UNSET_TOKEN"
       assert.equal(byId.canary.status, "running");
       assert.equal(byId.offline.status, "unreachable");
       assert.ok(UNREACHABLE_CODES.includes(byId.offline.diagnostics[0].code));
-      assert.equal(byId.badtoken.diagnostics[0].code, "remote_runtime_auth_failed");
+      // badtoken's endpoint is runtime "canary": identity is checked before auth (DESIGN §10).
+      assert.equal(byId.badtoken.status, "incompatible");
+      assert.equal(byId.badtoken.diagnostics[0].code, "runtime_id_mismatch");
       assert.equal(byId.unset.diagnostics[0].code, "token_ref_unresolved");
       for (const id of ["canary", "offline", "badtoken", "unset", "embedded"]) {
         await r.expect(200, "GET", `/api/runtimes/${id}`);
@@ -294,7 +296,7 @@ token_ref = "env:YOI_RT_UNSET_TOKEN"
         canary: [404, "worker_not_found"],
         embedded: [404, "worker_not_found"],
         offline: [[502, 504], UNREACHABLE_CODES],
-        badtoken: [401, "remote_runtime_auth_failed"],
+        badtoken: [502, "runtime_id_mismatch"],
         unset: [502, "token_ref_unresolved"],
       };
       for (const [rid, [status, code]] of Object.entries(expected)) {

@@ -23,6 +23,7 @@ import {
   type ProbeResult,
   ProbeResultSchema,
   RuntimeListSchema,
+  SaveConnectionResponseSchema,
 } from "../shared/mod.ts";
 import { ApiClientError, CSRF_HEADER } from "../shared/client.ts";
 import { BackendProcess } from "./support/backend_process.ts";
@@ -50,7 +51,7 @@ interface Raw {
 /** One raw HTTP call to the Backend; the body is always consumed. */
 async function call(
   bp: BackendProcess,
-  method: "GET" | "POST" | "DELETE",
+  method: "GET" | "POST" | "DELETE" | "PATCH",
   path: string,
   body?: unknown,
 ): Promise<Raw> {
@@ -126,7 +127,7 @@ async function rejectsWith(p: Promise<unknown>, status: number, code: string, wh
   });
 }
 
-Deno.test("list joins the config file with the live registry; add/delete/test against real runtimes", async () => {
+Deno.test("list joins the config file with the live registry; add/delete/test apply live against real runtimes", async () => {
   await using alpha = await RuntimeProcess.start({ id: "alpha" });
   await using beta = await RuntimeProcess.start({ id: "beta", displayName: "Beta box" });
   await using bp = await BackendProcess.start({
@@ -135,10 +136,11 @@ Deno.test("list joins the config file with the live registry; add/delete/test ag
   });
   const configPath = `${bp.stateDir}/workspace-backend.local.toml`;
 
-  // At start: embedded built-in row + alpha persisted and active.
+  // At start: embedded built-in row + alpha persisted, active and ready.
   let l = await list(bp);
   assert.equal(l.config_ok, true);
   assert.equal(l.restart_required, false);
+  assert.deepEqual(l.restart_required_keys, []);
   assert.deepEqual(l.diagnostics, []);
   assert.deepEqual(l.connections.map((c) => c.id), ["embedded", "alpha"]);
   const emb = row(l, "embedded");
@@ -148,9 +150,18 @@ Deno.test("list joins the config file with the live registry; add/delete/test ag
   assert.equal(emb.endpoint, null);
   assert.equal(emb.token_ref, null);
   assert.equal(emb.active, true);
+  assert.equal(emb.state, "ready");
   assert.equal(emb.restart_required, false);
+  const a0 = row(l, "alpha");
   assert.deepEqual(
-    { ...row(l, "alpha"), diagnostics: undefined },
+    {
+      ...a0,
+      diagnostics: undefined,
+      last_checked_at: undefined,
+      last_ok_at: undefined,
+      latency_ms: undefined,
+      health_history: undefined,
+    },
     {
       id: "alpha",
       kind: "remote",
@@ -162,38 +173,52 @@ Deno.test("list joins the config file with the live registry; add/delete/test ag
       persisted: true,
       active: true,
       restart_required: false,
+      state: "ready",
+      worker_count: 0,
       diagnostics: undefined,
+      last_checked_at: undefined,
+      last_ok_at: undefined,
+      latency_ms: undefined,
+      health_history: undefined,
     },
   );
+  assert.ok(Date.parse(a0.last_checked_at!) > 0 && a0.last_ok_at === a0.last_checked_at);
+  assert.ok(a0.latency_ms !== null && a0.latency_ms >= 0);
+  assert.equal(a0.health_history[0].state, "ready");
 
-  // Add beta: saved, not live until restart.
+  // Add beta: saved and applied live, usable at once.
   const added = await add(bp, { id: "beta", endpoint: beta.url, display_name: "Beta" });
-  assert.equal(added.restart_required, true);
+  assert.equal(added.applied, true);
+  assert.equal(added.restart_required, false);
   assert.equal(added.connection.id, "beta");
   assert.equal(added.connection.persisted, true);
-  assert.equal(added.connection.active, false);
-  assert.equal(added.connection.restart_required, true);
+  assert.equal(added.connection.active, true);
+  assert.equal(added.connection.state, "ready");
   l = await list(bp);
   assert.deepEqual(l.connections.map((c) => c.id), ["embedded", "alpha", "beta"]);
   const b = row(l, "beta");
   assert.equal(b.persisted, true);
-  assert.equal(b.active, false);
-  assert.equal(b.restart_required, true);
+  assert.equal(b.active, true);
+  assert.equal(b.restart_required, false);
   assert.equal(b.deletable, true);
   assert.equal(b.endpoint, beta.url);
-  assert.equal(l.restart_required, true);
+  assert.equal(l.restart_required, false);
   const fileText = await Deno.readTextFile(configPath);
   assert.ok(fileText.startsWith("# hand-written\n[server]\n"), "hand-written text kept");
   assert.match(fileText, /id = "beta"/);
-  // The live registry is unchanged until restart.
   const live = await bp.client.listRuntimes();
-  assert.deepEqual(live.runtimes.map((r) => r.runtime_id).sort(), ["alpha", "embedded"]);
+  assert.deepEqual(live.runtimes.map((r) => r.runtime_id).sort(), ["alpha", "beta", "embedded"]);
+  const created = await bp.client.createWorker("beta", {});
+  assert.equal(created.worker.runtime_id, "beta");
 
-  // Test both against the real runtimes: negotiated, every operation supported, no workers made.
-  for (const [id, rt] of [["alpha", alpha], ["beta", beta]] as const) {
+  // Test both against the real runtimes: the four answers, every operation supported.
+  for (const [id, rt, workers] of [["alpha", alpha, 0], ["beta", beta, 1]] as const) {
     const p = await probe(bp, id);
     assert.equal(p.runtime_id, id);
     assert.equal(p.reachable, true);
+    assert.equal(p.authenticated, true);
+    assert.deepEqual(p.identity, { status: "match", observed_runtime_id: id });
+    assert.ok(p.latency_ms !== null && p.latency_ms >= 0);
     assert.equal(p.protocol.compatible, true, JSON.stringify(p));
     assert.equal(p.protocol.basis, "protocol yoi-worker-runtime/1 negotiated");
     assert.equal(p.protocol.name, "yoi-worker-runtime");
@@ -202,11 +227,11 @@ Deno.test("list joins the config file with the live registry; add/delete/test ag
     assert.equal(p.observed.status, "running");
     assert.ok(p.observed.profiles.includes("echo"));
     for (const op of OPS) assert.equal(p.operations[op], "supported", op);
-    assert.deepEqual(p.diagnostics, []);
+    // worker_detail is exercised only where a worker exists (beta); alpha says so.
+    assert.deepEqual(codes(p), workers ? [] : ["unsupported_operation"]);
     assert.ok(!Number.isNaN(Date.parse(p.checked_at)));
     const s = await runtimeSummary(rt);
-    assert.equal(s.worker_count, 0, `probe created no worker on ${id}`);
-    assert.deepEqual(s.workers, []);
+    assert.equal(s.worker_count, workers, `probe created no worker on ${id}`);
   }
   assert.equal(
     (await probe(bp, "beta")).observed.display_name,
@@ -219,45 +244,52 @@ Deno.test("list joins the config file with the live registry; add/delete/test ag
   const pe = await probe(bp, "embedded");
   assert.equal(pe.protocol.compatible, true);
 
-  // Delete the active alpha: gone from the file, still live until restart.
+  // Delete alpha (no workers): gone from the file and from the live registry at once.
   const del = await bp.client.send(
     "DELETE",
     `${BASE}/alpha`,
     undefined,
     DeleteConnectionResponseSchema,
   );
-  assert.deepEqual(del, { deleted: "alpha", restart_required: true });
+  assert.deepEqual(del, { deleted: "alpha", applied: true, restart_required: false });
   l = await list(bp);
-  const a = row(l, "alpha");
-  assert.equal(a.persisted, false);
-  assert.equal(a.active, true);
-  assert.equal(a.restart_required, true);
-  assert.equal(a.deletable, false, "not in the file, nothing to delete");
+  assert.deepEqual(l.connections.map((c) => c.id), ["embedded", "beta"]);
   assert.doesNotMatch(await Deno.readTextFile(configPath), /id = "alpha"/);
-  assert.ok((await bp.client.listRuntimes()).runtimes.some((r) => r.runtime_id === "alpha"));
-  // Deleting it again: it is not in the file.
+  assert.ok(!(await bp.client.listRuntimes()).runtimes.some((r) => r.runtime_id === "alpha"));
+  await rejectsWith(bp.client.listWorkers("alpha"), 404, "runtime_not_found", "deleted runtime");
+  // Deleting it again: it is gone.
   await rejectsWith(
     bp.client.send("DELETE", `${BASE}/alpha`, undefined, DeleteConnectionResponseSchema),
     404,
     "runtime_not_found",
     "delete twice",
   );
-  // A live-but-deleted connection can still be tested.
-  assert.equal((await probe(bp, "alpha")).protocol.compatible, true);
 
-  // Delete beta (persisted, never active): its row disappears.
-  await bp.client.send("DELETE", `${BASE}/beta`, undefined, DeleteConnectionResponseSchema);
+  // Delete beta: it has an idle worker → 409 runtime_in_use with the count, then force.
+  await rejectsWith(
+    bp.client.send("DELETE", `${BASE}/beta`, undefined, DeleteConnectionResponseSchema),
+    409,
+    "runtime_in_use",
+    "delete with a worker",
+  );
+  assert.match(await Deno.readTextFile(configPath), /id = "beta"/, "refused delete kept it");
+  await bp.client.send(
+    "DELETE",
+    `${BASE}/beta?force=true`,
+    undefined,
+    DeleteConnectionResponseSchema,
+  );
   l = await list(bp);
-  assert.deepEqual(l.connections.map((c) => c.id), ["embedded", "alpha"]);
+  assert.deepEqual(l.connections.map((c) => c.id), ["embedded"]);
   assert.equal(
     await Deno.readTextFile(configPath),
     `# hand-written\n[server]\nlisten = "127.0.0.1:8787"\n`,
   );
-  // Re-adding the live alpha with the same fields: persisted again, no restart needed for it.
+  // Re-adding alpha: live again.
   await add(bp, { id: "alpha", endpoint: alpha.url, display_name: "Alpha" });
   l = await list(bp);
   assert.equal(row(l, "alpha").persisted, true);
-  assert.equal(row(l, "alpha").restart_required, false);
+  assert.equal(row(l, "alpha").state, "ready");
   assert.equal(l.restart_required, false);
 });
 
@@ -659,8 +691,13 @@ Deno.test("canary: the token value and the config path never appear in responses
       assert.equal(r.status, 200, r.text);
       r = await record("delete canary", call(bp, "DELETE", `${BASE}/canary`));
       assert.equal(r.status, 200, r.text);
-      r = await record("test deleted-but-live", call(bp, "POST", `${BASE}/canary/test`));
-      assert.equal(ProbeResultSchema.parse(r.body).protocol.compatible, true);
+      // Deleted is gone at once, from the file and the registry.
+      assertError(
+        await record("test deleted", call(bp, "POST", `${BASE}/canary/test`)),
+        404,
+        "runtime_not_found",
+        "test deleted",
+      );
       r = await record("list 3", call(bp, "GET", BASE));
       assert.equal(r.status, 200);
 
@@ -698,4 +735,181 @@ Deno.test("canary: the token value and the config path never appear in responses
   } finally {
     await Deno.remove(stateDir, { recursive: true });
   }
+});
+
+Deno.test("candidate probe (Save & test): refused, hung, 401, mismatch, non-yoi and healthy endpoints, each with its four answers", async () => {
+  const TOKEN = `probe-${crypto.randomUUID()}`;
+  await using healthy = await RuntimeProcess.start({ id: "cand" });
+  await using locked = await RuntimeProcess.start({ id: "cand", token: TOKEN });
+  await using other = await RuntimeProcess.start({ id: "someone-else" });
+  // FAKE: a web server that is no runtime, and one that accepts TCP but never answers.
+  const web = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("<html>It works!</html>", { headers: { "content-type": "text/html" } }),
+  );
+  const hung = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  (async () => {
+    for await (const c of hung) held.push(c);
+  })().catch(() => {});
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedPort = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  await using bp = await BackendProcess.start();
+  const configPath = `${bp.stateDir}/workspace-backend.local.toml`;
+  const candidate = (endpoint: string, extra: Record<string, string> = {}) =>
+    bp.client.send("POST", `${BASE}/test`, { id: "cand", endpoint, ...extra }, ProbeResultSchema);
+  const four = (p: ProbeResult) => ({
+    reachable: p.reachable,
+    authenticated: p.authenticated,
+    identity: p.identity,
+    compatible: p.protocol.compatible,
+  });
+  const unknownOps = (p: ProbeResult) => Object.values(p.operations).every((v) => v === "unknown");
+  try {
+    // Refused: nothing answered, so nothing else is known — not "incompatible".
+    let p = await candidate(`http://127.0.0.1:${closedPort}`);
+    assert.deepEqual(four(p), {
+      reachable: false,
+      authenticated: null,
+      identity: { status: "unknown", observed_runtime_id: null },
+      compatible: false,
+    });
+    assert.equal(p.latency_ms, null);
+    assert.deepEqual(codes(p), ["remote_runtime_unavailable"]);
+    assert.ok(unknownOps(p));
+
+    // Hung: a timeout, reported as such.
+    p = await candidate(`http://127.0.0.1:${(hung.addr as Deno.NetAddr).port}`);
+    assert.deepEqual(four(p), {
+      reachable: false,
+      authenticated: null,
+      identity: { status: "unknown", observed_runtime_id: null },
+      compatible: false,
+    });
+    assert.deepEqual(codes(p), ["remote_runtime_timeout"]);
+    assert.ok(unknownOps(p));
+
+    // 401: it answered as runtime "cand" (identity is read before auth), but refused us.
+    p = await candidate(locked.url);
+    assert.deepEqual(four(p), {
+      reachable: true,
+      authenticated: false,
+      identity: { status: "match", observed_runtime_id: "cand" },
+      compatible: false,
+    });
+    assert.deepEqual(codes(p), ["remote_runtime_auth_failed"]);
+    assert.ok(p.latency_ms !== null && p.latency_ms >= 0);
+    assert.ok(unknownOps(p));
+
+    // Another runtime's id: a mismatch, and no operation is called supported.
+    p = await candidate(other.url);
+    assert.deepEqual(four(p), {
+      reachable: true,
+      authenticated: true,
+      identity: { status: "mismatch", observed_runtime_id: "someone-else" },
+      compatible: false,
+    });
+    assert.deepEqual(codes(p), ["runtime_id_mismatch"]);
+    assert.ok(unknownOps(p));
+    assert.equal((await runtimeSummary(other)).worker_count, 0);
+
+    // A web server that is no runtime.
+    p = await candidate(`http://127.0.0.1:${web.addr.port}`);
+    assert.deepEqual(four(p), {
+      reachable: true,
+      authenticated: null,
+      identity: { status: "unknown", observed_runtime_id: null },
+      compatible: false,
+    });
+    assert.deepEqual(codes(p), ["remote_runtime_malformed_response"]);
+    assert.ok(unknownOps(p));
+
+    // Healthy: all four yes; the reads were exercised for real (a worker exists to read).
+    const made = await (await fetch(`${healthy.url}/v1/workers`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    })).json();
+    assert.ok(made.worker.worker_id);
+    p = await candidate(healthy.url);
+    assert.deepEqual(four(p), {
+      reachable: true,
+      authenticated: true,
+      identity: { status: "match", observed_runtime_id: "cand" },
+      compatible: true,
+    });
+    assert.deepEqual(codes(p), []);
+    for (const op of OPS) assert.equal(p.operations[op], "supported", op);
+    assert.equal((await runtimeSummary(healthy)).worker_count, 1, "the probe created nothing");
+
+    // A candidate is validated like an add and nothing is persisted.
+    await rejectsWith(
+      bp.client.send(
+        "POST",
+        `${BASE}/test`,
+        { id: "Bad Id", endpoint: healthy.url },
+        ProbeResultSchema,
+      ),
+      400,
+      "invalid_id",
+      "bad candidate id",
+    );
+    await rejectsWith(
+      bp.client.send(
+        "POST",
+        `${BASE}/test`,
+        { id: "c", endpoint: healthy.url, token: "x" },
+        ProbeResultSchema,
+      ),
+      400,
+      "raw_token_rejected",
+      "raw token in a candidate",
+    );
+    assert.equal(await Deno.readTextFile(configPath).catch(() => null), null, "nothing saved");
+  } finally {
+    await web.shutdown();
+    hung.close();
+    for (const c of held) c.close();
+  }
+});
+
+Deno.test("edit: validated like add, the id never changes, typed errors leave the file as it was", async () => {
+  await using rt = await RuntimeProcess.start({ id: "ed" });
+  await using bp = await BackendProcess.start({
+    config: remoteEntry("ed", rt.url, `display_name = "Ed"\n`),
+  });
+  const path = `${bp.stateDir}/workspace-backend.local.toml`;
+  const before = await Deno.readTextFile(path);
+  const patch = (id: string, body: unknown) =>
+    bp.client.send("PATCH", `${BASE}/${id}`, body, SaveConnectionResponseSchema);
+  await rejectsWith(
+    patch("embedded", { display_name: "x" }),
+    409,
+    "runtime_not_config_managed",
+    "embedded",
+  );
+  await rejectsWith(patch("nope", { display_name: "x" }), 404, "runtime_not_found", "unknown");
+  await rejectsWith(patch("Bad Id", { display_name: "x" }), 400, "invalid_id", "bad id");
+  await rejectsWith(patch("ed", { id: "other" }), 400, "invalid_request", "id in the body");
+  await rejectsWith(patch("ed", { endpoint: "ftp://x" }), 400, "invalid_endpoint", "scheme");
+  await rejectsWith(patch("ed", { token: "secret" }), 400, "raw_token_rejected", "raw token");
+  await rejectsWith(patch("ed", { token_ref: "secret" }), 400, "invalid_token_ref", "token_ref");
+  await rejectsWith(
+    patch("ed", { display_name: "evil\u202egnp.exe" }),
+    400,
+    "invalid_display_name",
+    "bidi control",
+  );
+  const r = await call(bp, "PATCH", `${BASE}/ed`, [1, 2]);
+  assertError(r, 400, "invalid_request", "array body");
+  assert.equal(await Deno.readTextFile(path), before, "no refused edit touched the file");
+
+  // An empty display name removes it; the row and the live registry follow at once.
+  const saved = await patch("ed", { display_name: "" });
+  assert.equal(saved.connection.display_name, "ed");
+  assert.equal(saved.connection.state, "ready");
+  assert.equal(await Deno.readTextFile(path), before.replace(`display_name = "Ed"\n`, ""));
+  const entry = (await bp.client.listRuntimes()).runtimes.find((x) => x.runtime_id === "ed");
+  assert.equal(entry?.display_name, "ed");
 });

@@ -28,7 +28,7 @@ const workers: Route = async ({ client }) => {
         {diagnostics.length > 0 && (
           <div class="notice warning" role="status">
             <strong>Some runtimes could not be listed</strong>
-            Their workers are missing below until they answer again.
+            Their workers are missing below, or shown as last seen, until they answer again.
             <Diagnostics items={diagnostics} label="Runtime diagnostics" />
           </div>
         )}
@@ -67,6 +67,12 @@ const workers: Route = async ({ client }) => {
                       <td>{w.profile}</td>
                       <td>
                         <Badge tone={statusTone(w.status)}>{w.status}</Badge>
+                        {w.stale && (
+                          <>
+                            {" "}
+                            <Badge tone="warning">last seen</Badge>
+                          </>
+                        )}
                       </td>
                       <td>
                         <time dateTime={w.created_at} title={w.created_at}>

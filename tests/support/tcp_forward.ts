@@ -1,0 +1,88 @@
+/**
+ * A TCP forwarder on 127.0.0.1: a second endpoint for the same runtime, so a
+ * test can move a connection from one endpoint to another (or cut one) while
+ * the runtime itself keeps running.
+ * @module
+ */
+export class TcpForward {
+  readonly port: number;
+  readonly #listener: Deno.TcpListener;
+  readonly #conns = new Set<Deno.Conn>();
+  #closed = false;
+  #accepting: Promise<void>;
+
+  constructor(targetPort: number) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    this.#accepting = this.#accept(targetPort);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Connections passed through so far that are still open. */
+  get open(): number {
+    return this.#conns.size;
+  }
+
+  async #accept(targetPort: number) {
+    for (;;) {
+      let inbound: Deno.Conn;
+      try {
+        inbound = await this.#listener.accept();
+      } catch {
+        return; // closed
+      }
+      if (this.#closed) {
+        inbound.close();
+        return;
+      }
+      this.#pipe(inbound, targetPort).catch(() => {});
+    }
+  }
+
+  async #pipe(inbound: Deno.Conn, targetPort: number) {
+    let outbound: Deno.Conn;
+    try {
+      outbound = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+    } catch {
+      inbound.close();
+      return;
+    }
+    this.#conns.add(inbound);
+    this.#conns.add(outbound);
+    const done = () => {
+      for (const c of [inbound, outbound]) {
+        if (this.#conns.delete(c)) {
+          try {
+            c.close();
+          } catch { /* closed */ }
+        }
+      }
+    };
+    await Promise.race([
+      inbound.readable.pipeTo(outbound.writable).catch(() => {}),
+      outbound.readable.pipeTo(inbound.writable).catch(() => {}),
+    ]);
+    done();
+  }
+
+  /** Stops accepting and cuts every connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listener.close();
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    this.#conns.clear();
+    await this.#accepting;
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.close();
+  }
+}
