@@ -424,3 +424,15 @@ Deno.test("engine openai through a real runtime process", async (t) => {
     await Deno.remove(outside, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a runtime with an invalid openai profile refuses to start, naming the key", async () => {
+  const err = await RuntimeProcess.start({
+    config: config("http://127.0.0.1:9/v1").replace("env:YOI_TEST_OPENAI_KEY", "env:HOME"),
+  }).then(() => null, (e: Error) => e);
+  assert.ok(err, "the runtime must not start");
+  assert.match(err.message, /exited with 2/);
+  assert.match(err.message, /profiles\.coder\.api_key_ref/);
+  const unset = await RuntimeProcess.start({ config: config("http://127.0.0.1:9/v1") })
+    .then(() => null, (e: Error) => e);
+  assert.match(String(unset?.message), /YOI_TEST_OPENAI_KEY is empty or unset/);
+});
