@@ -106,6 +106,7 @@ function serverKeysChanged(started: BackendConfig, next: BackendConfig): string[
   if (JSON.stringify(started.allowedHosts) !== JSON.stringify(next.allowedHosts)) {
     keys.push("allowed_hosts");
   }
+  if (started.healthIntervalMs !== next.healthIntervalMs) keys.push("health_interval_ms");
   return keys;
 }
 

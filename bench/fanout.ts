@@ -189,6 +189,70 @@ export async function fanoutScenario(
   };
 }
 
+/** Health-check interval of the "checks on" side: far shorter than the 15 s default. */
+export const HEALTH_BENCH_INTERVAL_MS = 1000;
+
+/**
+ * `GET /api/workers` over the whole fleet with periodic health checks on (every
+ * {@link HEALTH_BENCH_INTERVAL_MS} ms, i.e. N×4 checks a second) and off, side by side in
+ * alternating rounds. Checks run off the request path, so the ratio should stay near 1.
+ */
+export async function healthScenario(
+  procs: Procs,
+  fleet: Fleet,
+  cfg: FanoutConfig,
+  rounds = 3,
+): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
+  const n = fleet.runtimes.length;
+  const expect = n * cfg.workersPerRuntime;
+  const config = remotesToml(fleet.runtimes.map((r) => ({ id: r.id, endpoint: r.url })));
+  const base = ["--fanout-deadline-ms", String(cfg.deadlineMs)];
+  const on = await procs.backend({
+    config,
+    extraArgs: [...base, "--health-interval-ms", String(HEALTH_BENCH_INTERVAL_MS)],
+  });
+  const off = await procs.backend({ config, extraArgs: [...base, "--health-interval-ms", "0"] });
+  const times = { on: [] as number[], off: [] as number[] };
+  try {
+    await timeList(on.url, cfg.warmup, expect, null);
+    await timeList(off.url, cfg.warmup, expect, null);
+    const per = Math.max(3, Math.ceil(cfg.samples / rounds));
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 ? (["off", "on"] as const) : (["on", "off"] as const);
+      for (const side of order) {
+        times[side].push(...await timeList((side === "on" ? on : off).url, per, expect, null));
+      }
+    }
+  } finally {
+    await procs.stop(on);
+    await procs.stop(off);
+  }
+  const mOn = median(times.on);
+  const mOff = median(times.off);
+  const ratio = mOn / mOff;
+  return {
+    rows: [{
+      scenario: "2 fan-out",
+      metric: `GET /api/workers, N=${n}, health checks every ${HEALTH_BENCH_INTERVAL_MS} ms`,
+      baseline: `checks off ${fmtMs(mOff)}`,
+      measured: fmtMs(mOn),
+      compare: fmtRatio(ratio),
+      target: "≤ 1.2×",
+      met: ratio <= 1.2,
+      values: {
+        median_on_ms: round(mOn, 2),
+        median_off_ms: round(mOff, 2),
+        ratio: round(ratio, 3),
+      },
+      note: `${n} runtimes × ${1000 / HEALTH_BENCH_INTERVAL_MS} checks/s while listing`,
+    }],
+    raw: {
+      health_on_ms: times.on.map((x) => round(x, 2)),
+      health_off_ms: times.off.map((x) => round(x, 2)),
+    },
+  };
+}
+
 /** For `--profile fanout`: repeated `GET /api/workers` over the whole fleet, nothing else. */
 export async function fanoutProfileRun(
   procs: Procs,

@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { readProfile, renderProfile, summarizeProfile } from "./cpuprofile.ts";
 import { eventsScenario } from "./events.ts";
-import { fanoutProfileRun, fanoutScenario, startFleet } from "./fanout.ts";
+import { fanoutProfileRun, fanoutScenario, healthScenario, startFleet } from "./fanout.ts";
 import { persistenceScenario } from "./persistence.ts";
 import { Procs } from "./procs.ts";
 import { proxyProfileRun, proxyScenario } from "./proxy.ts";
@@ -195,6 +195,7 @@ async function main() {
           console.error(`  ${JSON.stringify(raw.fanout)}`);
         } else if (only.has(2)) {
           await step("fanout", () => fanoutScenario(procs, fleet, cfg.fanout));
+          await step("health", () => healthScenario(procs, fleet, cfg.fanout));
         }
         if (only.has(5)) {
           await step("startup", () => startupScenario(procs, fleet.runtimes, cfg.startup));

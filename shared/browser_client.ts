@@ -59,6 +59,35 @@ export class BrowserClient {
   listConnections(): Promise<ConnectionList> {
     return this.#call("GET", CONNECTIONS);
   }
+  /**
+   * Conditional GET of the connection list for the live page: sends `If-None-Match` with the
+   * last `ETag`, answers null on 304 (nothing changed, no body), else the list and its new ETag.
+   * Bypasses the HTTP cache so that every poll reaches the Backend.
+   */
+  async listConnectionsIfChanged(
+    etag: string | null,
+  ): Promise<{ list: ConnectionList; etag: string | null } | null> {
+    let res: Response | undefined;
+    const headers = new Headers(this.#opts.headers);
+    if (etag) headers.set("if-none-match", etag);
+    const doFetch = this.#opts.fetch ?? fetch;
+    const list = await apiRequest(
+      this.baseUrl,
+      {
+        ...this.#opts,
+        headers,
+        fetch: async (input, init) => {
+          res = await doFetch(input, { ...init, cache: "no-store" });
+          // A 304 has no body; hand apiRequest a JSON null so it does not call it an error.
+          return res.status === 304 ? new Response("null") : res;
+        },
+      },
+      "GET",
+      CONNECTIONS,
+    );
+    if (res?.status === 304) return null;
+    return { list: list as ConnectionList, etag: res?.headers.get("etag") ?? null };
+  }
   addConnection(req: AddConnectionRequest): Promise<SavedConnection> {
     return this.#call("POST", CONNECTIONS, req);
   }

@@ -9,7 +9,7 @@
 import { sleep, waitUntil } from "./support/wait.ts";
 import assert from "node:assert/strict";
 import type { WorkspaceClient } from "../shared/client.ts";
-import { ErrorBodySchema, type WorkerEvent, WorkerEventSchema } from "../shared/mod.ts";
+import { ErrorBodySchema, type WorkerEvent } from "../shared/mod.ts";
 import { BackendProcess } from "./support/backend_process.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 import { EventSocket } from "./support/event_socket.ts";

@@ -7,13 +7,21 @@ import { Badge } from "./badge.tsx";
 
 const TONE = { info: "neutral", warning: "warning", error: "danger" } as const;
 
+/** Where a config diagnostic points: "workspace-backend.local.toml, line 3, column 10". */
+export function where(d: Diagnostic): string {
+  const parts = [d.file, d.line !== undefined && `line ${d.line}`];
+  if (d.column !== undefined) parts.push(`column ${d.column}`);
+  return parts.filter(Boolean).join(", ");
+}
+
 export function Diagnostics(props: { items: Diagnostic[]; label?: string }) {
   if (props.items.length === 0) return null;
   return (
     <ul class="diagnostics" aria-label={props.label ?? "Diagnostics"}>
       {props.items.map((d, i) => (
         <li key={i}>
-          <Badge tone={TONE[d.severity]}>{d.severity}</Badge> {d.message}{" "}
+          <Badge tone={TONE[d.severity]}>{d.severity}</Badge> {d.message}
+          {(d.file || d.line !== undefined) && <span class="where">{` (${where(d)})`}</span>}{" "}
           <code class="muted">{d.code}</code>
         </li>
       ))}

@@ -61,8 +61,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withBackend(async (get) => {
-      // Every island of the page in use: a deletable remote row and the "saved" notice.
-      const page = await get("/settings/runtime-connections?saved=added&id=build-box");
+      // The page's one island, with a deletable remote row in it.
+      const page = await get("/settings/runtime-connections");
       assert.equal(page.status, 200);
       const html = await page.text();
       const pending = referencedScripts(html);
@@ -83,9 +83,8 @@ Deno.test({
         `Runtime Connections page JavaScript: ${total} bytes gzip ` +
           `(${(total / 1024).toFixed(1)} KB, ${seen.size} files)`,
       );
-      for (const name of ["add_connection_form", "test_connection", "delete_connection"]) {
-        assert.ok([...seen].some((u) => u.includes(`/${name}-`)), `${name} is counted`);
-      }
+      assert.ok([...seen].some((u) => u.includes("/connection_list-")), "the island is counted");
+      assert.match(html, /Delete<span class="visually-hidden"> build-box/, "delete is rendered");
       assert.ok(total <= BUDGET, `${total} bytes gzip exceeds the ${BUDGET}-byte budget`);
     }, REMOTE_CONFIG);
   },
@@ -103,17 +102,17 @@ Deno.test({
         s.replace(/&quot;/g, '"').replace(/&#(\d+);/g, (_, n) => String.fromCharCode(+n))
           .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
       const props = markers.map(([, name, json]) => ({ name, props: JSON.parse(decode(json)) }));
+      assert.deepEqual(props.map((p) => p.name), ["connection_list"], "one island on the page");
+      const { initial, now } = props[0].props;
+      assert.equal(typeof now, "number");
       assert.deepEqual(
-        props.find((p) => p.name === "test_connection")?.props,
-        { id: "embedded" },
+        initial.connections.map((r: { id: string; state: string }) => [r.id, r.state]),
+        [["embedded", "ready"]],
       );
-      assert.deepEqual(
-        props.find((p) => p.name === "add_connection_form")?.props,
-        { disabled: false },
-      );
+      assert.equal(initial.config_ok, true);
       // The built-in runtime has no delete control.
-      assert.equal(props.some((p) => p.name === "delete_connection"), false);
-      assert.match(html, /<script type="module" src="\/_islands\/test_connection-[^"]+\.js">/);
+      assert.doesNotMatch(html, />Delete</);
+      assert.match(html, /<script type="module" src="\/_islands\/connection_list-[^"]+\.js">/);
 
       const backend = await get("/settings/backend");
       assert.equal(backend.status, 200);

@@ -1,6 +1,8 @@
-/** `/settings`: overview of runtimes, workers and pending restarts. */
+/** `/settings`: overview of runtimes by live state, workers, and server settings awaiting a restart. */
 import { ConnectionListSchema } from "../../../../shared/settings_dto.ts";
-import { Badge, statusTone } from "../../components/badge.tsx";
+import type { RuntimeState } from "../../../../shared/backend_dto.ts";
+import { Badge } from "../../components/badge.tsx";
+import { STATE_LABEL, stateTone } from "../../components/state_badge.tsx";
 import { Diagnostics } from "../../components/diagnostics.tsx";
 import { SettingsLayout } from "../../components/layout.tsx";
 import type { Route } from "../../route.ts";
@@ -11,8 +13,8 @@ const overview: Route = async ({ client }) => {
     client.listAllWorkers(),
     client.get("/api/settings/runtime-connections", ConnectionListSchema),
   ]);
-  const byStatus = new Map<string, number>();
-  for (const r of runtimes.runtimes) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+  const byState = new Map<RuntimeState, number>();
+  for (const r of runtimes.runtimes) byState.set(r.state, (byState.get(r.state) ?? 0) + 1);
   const busy = workers.workers.filter((w) => w.status === "busy").length;
   return {
     title: "Settings",
@@ -21,19 +23,20 @@ const overview: Route = async ({ client }) => {
         <h1>Overview</h1>
         <p class="lede">The runtimes this Backend routes to, and what needs attention.</p>
         {connections.restart_required && (
-          <div class="notice warning" role="status">
-            <strong>Restart required</strong>
-            Runtime connections were changed. Restart the Backend to apply them.{" "}
-            <a href="/settings/runtime-connections">Review connections</a>
+          <div class="notice warning restart" role="status">
+            <strong>Restart required for server settings</strong>
+            {`Changed in the config file: [server] ${
+              connections.restart_required_keys.join(", ")
+            }. These apply when the Backend restarts; connections apply at once.`}
           </div>
         )}
         <div class="card">
           <h2 class="card-title">Runtimes</h2>
           <p>
             {runtimes.runtimes.length} registered:{" "}
-            {[...byStatus].map(([status, n]) => (
-              <span key={status}>
-                <Badge tone={statusTone(status)}>{n} {status}</Badge>
+            {[...byState].map(([state, n]) => (
+              <span key={state} class="state" data-state={state}>
+                <Badge tone={stateTone(state)}>{n} {STATE_LABEL[state]}</Badge>
                 {" "}
               </span>
             ))}

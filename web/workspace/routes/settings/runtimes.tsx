@@ -1,12 +1,15 @@
-/** `/settings/runtimes`: the live registry, read-only. */
+/** `/settings/runtimes`: the live registry, read-only, with each runtime's live state. */
 import { OPERATIONS } from "../../../../shared/runtime_dto.ts";
-import { Badge, statusTone } from "../../components/badge.tsx";
+import { Badge } from "../../components/badge.tsx";
 import { Diagnostics } from "../../components/diagnostics.tsx";
 import { SettingsLayout } from "../../components/layout.tsx";
+import { RelativeTime } from "../../components/relative_time.tsx";
+import { STATE_MEANING, StateBadge } from "../../components/state_badge.tsx";
 import type { Route } from "../../route.ts";
 
 const inventory: Route = async ({ client }) => {
   const { runtimes, diagnostics } = await client.listRuntimes();
+  const now = Date.now();
   return {
     title: "Runtime Inventory",
     body: (
@@ -19,14 +22,28 @@ const inventory: Route = async ({ client }) => {
         <Diagnostics items={diagnostics} label="Registry diagnostics" />
         <div class="rows">
           {runtimes.map((r) => (
-            <section class="card" key={r.runtime_id} aria-labelledby={`rt-${r.runtime_id}`}>
+            <section
+              class="card"
+              key={r.runtime_id}
+              aria-labelledby={`rt-${r.runtime_id}`}
+              data-state={r.state}
+            >
               <div class="row-head">
                 <h3 id={`rt-${r.runtime_id}`}>{r.display_name}</h3>
                 <code>{r.runtime_id}</code>
                 <Badge tone={r.kind === "embedded" ? "accent" : "neutral"}>{r.kind}</Badge>
-                <Badge tone={statusTone(r.status)}>{r.status}</Badge>
+                <StateBadge state={r.state} />
               </div>
               <dl class="facts">
+                <dt>State</dt>
+                <dd>{STATE_MEANING[r.state]}</dd>
+                <dt>Checked</dt>
+                <dd>
+                  {r.last_checked_at
+                    ? <RelativeTime iso={r.last_checked_at} now={now} />
+                    : "not yet"}
+                  {r.latency_ms !== null && `, ${Math.round(r.latency_ms)} ms`}
+                </dd>
                 <dt>Protocol</dt>
                 <dd>{r.protocol ? `${r.protocol.name}/${r.protocol.version}` : "unknown"}</dd>
                 <dt>Profiles</dt>
