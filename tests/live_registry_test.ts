@@ -15,6 +15,7 @@ import {
   SaveConnectionResponseSchema,
   type WorkerEvent,
 } from "../shared/mod.ts";
+import { rejectsWith } from "./support/api_errors.ts";
 import { BackendProcess } from "./support/backend_process.ts";
 import { EventSocket } from "./support/event_socket.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
@@ -34,15 +35,6 @@ async function list(bp: BackendProcess): Promise<ConnectionList> {
 
 async function row(bp: BackendProcess, id: string): Promise<ConnectionRow | undefined> {
   return (await list(bp)).connections.find((c) => c.id === id);
-}
-
-async function rejectsWith(p: Promise<unknown>, status: number, code: string, what: string) {
-  await assert.rejects(p, (e) => {
-    assert.ok(e instanceof ApiClientError, `${what}: ${e}`);
-    assert.equal(e.httpStatus, status, `${what}: ${e.code} ${e.message}`);
-    assert.equal(e.code, code, `${what}: ${e.message}`);
-    return true;
-  });
 }
 
 function seqsOf(s: EventSocket): number[] {

@@ -25,7 +25,8 @@ import {
   RuntimeListSchema,
   SaveConnectionResponseSchema,
 } from "../shared/mod.ts";
-import { ApiClientError, CSRF_HEADER } from "../shared/client.ts";
+import { CSRF_HEADER } from "../shared/client.ts";
+import { rejectsWith } from "./support/api_errors.ts";
 import { BackendProcess } from "./support/backend_process.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 
@@ -115,16 +116,6 @@ async function runtimeSummary(rt: RuntimeProcess, token?: string) {
 
 function remoteEntry(id: string, endpoint: string, extra = ""): string {
   return `[[runtimes.remote]]\nid = "${id}"\nendpoint = "${endpoint}"\n${extra}`;
-}
-
-/** Asserts an ApiClientError with the given status and code. */
-async function rejectsWith(p: Promise<unknown>, status: number, code: string, what: string) {
-  await assert.rejects(p, (e) => {
-    assert.ok(e instanceof ApiClientError, `${what}: ${e}`);
-    assert.equal(e.httpStatus, status, `${what}: ${e.code} ${e.message}`);
-    assert.equal(e.code, code, `${what}: ${e.message}`);
-    return true;
-  });
 }
 
 Deno.test("list joins the config file with the live registry; add/delete/test apply live against real runtimes", async () => {
