@@ -140,6 +140,8 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       : new FsStore(`${stateDir}/runtime-data/${EMBEDDED_RUNTIME_ID}`),
     profiles: embeddedCfg.profiles,
     defaultProfile: embeddedCfg.default_profile,
+    // Tools of `openai` workers act only inside their own folder here.
+    workspaceRoot: `${stateDir}/runtime-data/${EMBEDDED_RUNTIME_ID}/workspaces`,
   });
 
   const createRemote = (cfg: RemoteConfig, onChange: () => void) =>

@@ -8,7 +8,9 @@ import { z } from "zod";
 import { NAME_PATTERN } from "../shared/mod.ts";
 import { CommandEngine } from "./command_engine.ts";
 import { EchoEngine } from "./echo_engine.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine, EngineEnv } from "./engine.ts";
+import { OpenAIEngine } from "./openai_engine.ts";
+import { apiKeyEnvName, OpenAIProfile } from "./openai_profile.ts";
 
 /** Per-turn output cap of a profile (bytes); the runtime default is 8 MiB (DESIGN §11). */
 const MaxOutputBytes = z.number().int().positive().optional();
@@ -27,7 +29,11 @@ const CommandProfile = z.strictObject({
   cwd: z.string().optional(),
   env: z.record(z.string(), z.string()).optional(),
 });
-export const ProfileSpecSchema = z.discriminatedUnion("engine", [EchoProfile, CommandProfile]);
+export const ProfileSpecSchema = z.discriminatedUnion("engine", [
+  EchoProfile,
+  CommandProfile,
+  OpenAIProfile,
+]);
 export type ProfileSpec = z.infer<typeof ProfileSpecSchema>;
 
 export const RuntimeConfigSchema = z.strictObject({
@@ -53,6 +59,16 @@ export function parseRuntimeConfig(text: string): RuntimeConfig {
     const why = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     throw new Error(`runtime config is invalid: ${why.join("; ")}`);
   }
+  for (const [name, p] of Object.entries(r.data.profiles)) {
+    if (p.engine === "openai" && p.api_key_ref !== undefined) {
+      const env = apiKeyEnvName(p.api_key_ref);
+      if (!Deno.env.get(env)) {
+        throw new Error(
+          `runtime config is invalid: profiles.${name}.api_key_ref: environment variable ${env} is empty or unset`,
+        );
+      }
+    }
+  }
   const profiles = { ...BUILTIN_PROFILES, ...r.data.profiles };
   const default_profile = r.data.default_profile ?? "echo";
   if (!profiles[default_profile]) {
@@ -64,11 +80,13 @@ export function parseRuntimeConfig(text: string): RuntimeConfig {
 }
 
 /** Builds the engine that runs turns for a profile. */
-export function engineFor(spec: ProfileSpec): Engine {
+export function engineFor(spec: ProfileSpec, env: EngineEnv = {}): Engine {
   switch (spec.engine) {
     case "echo":
       return new EchoEngine(spec);
     case "command":
       return new CommandEngine(spec);
+    case "openai":
+      return new OpenAIEngine(spec, env);
   }
 }

@@ -22,7 +22,8 @@ Usage: deno task runtime -- [options]
   --display-name NAME   human name shown by the Backend (default: from config, else the id)
   --listen HOST:PORT    address to listen on (default: 127.0.0.1:8790)
   --store fs|memory     event store (default: fs)
-  --data-dir DIR        fs store directory (default: .yoi/runtime-data/<id>)
+  --data-dir DIR        fs store directory (default: .yoi/runtime-data/<id>); workers of
+                        engine openai get their workspace folders in DIR/workspaces/
   --token-env NAME      read the bearer token from environment variable NAME;
                         required when listening on a non-loopback address
   --config FILE         runtime config (TOML): display_name, default_profile, [profiles.*]
@@ -34,6 +35,27 @@ Usage: deno task runtime -- [options]
   --max-output-bytes N  output one turn may produce before it fails with output_limit,
                         unless its profile sets max_output_bytes (default: ${MAX_OUTPUT_BYTES_DEFAULT})
   -h, --help            show this help
+
+Profiles ([profiles.NAME] in --config):
+  engine = "echo"       answers with the input (chunk_chars, delay_ms)
+  engine = "command"    runs argv per turn with the input on stdin (argv, timeout_ms, cwd, env)
+  engine = "openai"     an AI coding agent over any OpenAI-compatible Chat Completions server:
+    base_url                "http://127.0.0.1:11434/v1" (Ollama), ".../v1" of llama.cpp, vLLM…
+    model                   model name the server knows
+    api_key_ref             optional, "env:NAME" with NAME starting with YOI_; the key is read
+                            from that variable and never shown (unset -> the runtime refuses to start)
+    system_prompt           optional system message
+    tools                   subset of ["read_file","write_file","list_dir","run_command"]
+                            (default: the three file tools); they act only in the worker's folder
+    run_command_allow       programs run_command may start, e.g. ["git","deno","ls"] (no shell)
+    max_steps               model requests per turn before turn.failed max_steps (default 20)
+    temperature             0..2, sent only when set
+    request_timeout_ms      until the provider answers, per attempt (default 120000)
+    stream_idle_timeout_ms  longest silence inside a streamed answer (default 120000)
+    command_timeout_ms      limit of one run_command (default 120000)
+    max_retries             retries of 429/5xx/unreachable before output streamed (default 3)
+    max_output_bytes        model text per turn before turn.failed output_limit (default 8 MiB)
+    tool_output_max_bytes   bytes of one tool result (default 65536)
 
 One process per data folder: the fs store takes an exclusive lock on --data-dir;
 a second runtime on the same folder exits with code 2 and touches nothing.
@@ -110,6 +132,7 @@ async function main() {
       fail(e instanceof Deno.errors.NotFound ? "--config file not found" : (e as Error).message);
     }
   }
+  const dataDir = args["data-dir"] ?? `.yoi/runtime-data/${id}`;
   if (args.store !== "fs" && args.store !== "memory") {
     fail(`--store must be fs or memory, got "${args.store}"`);
   }
@@ -130,7 +153,6 @@ async function main() {
   let lock: StoreLock | undefined;
   let store: FsStore | MemoryStore;
   if (args.store === "fs") {
-    const dataDir = args["data-dir"] ?? `.yoi/runtime-data/${id}`;
     try {
       lock = await lockStore(dataDir);
     } catch (e) {
@@ -153,6 +175,7 @@ async function main() {
       subscriberQueueMax: queueMax,
       maxWorkers,
       maxOutputBytes,
+      workspaceRoot: `${dataDir}/workspaces`,
     });
   } catch (e) {
     lock?.release();

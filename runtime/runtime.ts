@@ -45,6 +45,8 @@ export interface RuntimeOptions {
   maxWorkers?: number;
   /** Output bytes one turn may produce unless its profile says otherwise (`max_output_bytes`). */
   maxOutputBytes?: number;
+  /** Folder that holds one workspace folder per worker (engine `openai` tools act only there). */
+  workspaceRoot?: string;
 }
 
 /** Default cap on workers per runtime. */
@@ -105,6 +107,7 @@ export class Runtime {
   #maxWorkers: number;
   #maxOutput: number;
   #creating = 0;
+  #workspaceRoot?: string;
 
   private constructor(opts: RuntimeOptions) {
     this.runtimeId = opts.runtimeId;
@@ -115,6 +118,7 @@ export class Runtime {
     this.#queueMax = opts.subscriberQueueMax ?? 10_000;
     this.#maxWorkers = opts.maxWorkers ?? MAX_WORKERS_DEFAULT;
     this.#maxOutput = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES_DEFAULT;
+    this.#workspaceRoot = opts.workspaceRoot;
   }
 
   /** Opens the store, restores every worker and repairs turns cut off by a crash. */
@@ -286,11 +290,17 @@ export class Runtime {
     }
     w.turnCount = turn;
     const abort = new AbortController();
-    w.turn = { abort, done: this.#runTurn(w, turn, text, abort.signal) };
+    w.turn = { abort, done: this.#runTurn(w, turn, text, abort.signal, accepted) };
     return { worker_id: workerId, status: w.status, seq: accepted };
   }
 
-  async #runTurn(w: WorkerState, turn: number, text: string, signal: AbortSignal): Promise<void> {
+  async #runTurn(
+    w: WorkerState,
+    turn: number,
+    text: string,
+    signal: AbortSignal,
+    acceptedSeq: number,
+  ): Promise<void> {
     // Let input() return its ack before the engine starts producing output.
     await Promise.resolve();
     const engine = this.#engineFor(w.record.profile);
@@ -315,6 +325,13 @@ export class Runtime {
           // A failed write aborts the turn (see #append); emit itself never rejects.
           await this.#append(w, [["output.delta", data]]);
         },
+        workerId: w.record.worker_id,
+        record: async (type, data) => {
+          if (signal.aborted) return;
+          // Like emit: a failed write aborts the turn; this never rejects.
+          await this.#append(w, [[type, data]]);
+        },
+        history: () => this.#historyBefore(w.record.worker_id, acceptedSeq),
       });
     } catch (_e) {
       result = { outcome: "failed", reason: "engine error" };
@@ -336,12 +353,14 @@ export class Runtime {
       w.lastOutcome = "cancelled";
     } else if (result.outcome === "completed") {
       end = ["turn.completed", {
+        ...result.data,
         turn,
         ...(result.exit_code !== undefined ? { exit_code: result.exit_code } : {}),
       }];
       w.lastOutcome = "completed";
     } else {
       end = ["turn.failed", {
+        ...result.data,
         turn,
         reason: result.reason,
         ...(result.exit_code !== undefined ? { exit_code: result.exit_code } : {}),
@@ -461,10 +480,25 @@ export class Runtime {
   #engineFor(profile: string): Engine {
     let e = this.#engines.get(profile);
     if (!e) {
-      e = engineFor(this.#profiles[profile] ?? { engine: "echo" });
+      e = engineFor(this.#profiles[profile] ?? { engine: "echo" }, {
+        workspaceRoot: this.#workspaceRoot,
+      });
       this.#engines.set(profile, e);
     }
     return e;
+  }
+
+  /** The persisted events with `seq < beforeSeq`, read page by page from the store. */
+  async #historyBefore(workerId: string, beforeSeq: number): Promise<WorkerEvent[]> {
+    const out: WorkerEvent[] = [];
+    let after = 0;
+    while (after < beforeSeq - 1) {
+      const page = await this.#store.read(workerId, after, TRANSCRIPT_LIMIT_MAX);
+      if (page.length === 0) break;
+      for (const e of page) if (e.seq < beforeSeq) out.push(e);
+      after = page[page.length - 1].seq;
+    }
+    return out;
   }
 
   /**

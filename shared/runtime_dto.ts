@@ -88,6 +88,9 @@ export const EVENT_TYPES = [
   "turn.failed",
   "turn.cancelled",
   "worker.stopped",
+  // engine `openai` (DESIGN §13): one tool use, recorded before and after it runs
+  "tool.call",
+  "tool.result",
 ] as const;
 export const WorkerEventTypeSchema = z.enum(EVENT_TYPES);
 export type WorkerEventType = typeof EVENT_TYPES[number];
@@ -181,3 +184,26 @@ export const TranscriptEnvelopeSchema = z.object({
   next_after: z.number().int().nonnegative(),
 });
 export type TranscriptPage = z.infer<typeof TranscriptEnvelopeSchema>;
+
+/** `tool.call` payload (DESIGN §13): `arguments` is the model's JSON text, as sent. */
+export const ToolCallDataSchema = z.object({
+  call_id: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+});
+export type ToolCallData = z.infer<typeof ToolCallDataSchema>;
+
+/** `tool.result` payload: `output` is what the model is shown (capped). */
+export const ToolResultDataSchema = z.object({
+  call_id: z.string(),
+  ok: z.boolean(),
+  output: z.string(),
+});
+export type ToolResultData = z.infer<typeof ToolResultDataSchema>;
+
+/** Token counts a `turn.completed` of engine `openai` carries, summed over the turn's steps. */
+export const TurnUsageSchema = z.object({
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+});
+export type TurnUsage = z.infer<typeof TurnUsageSchema>;

@@ -106,6 +106,8 @@ async function assertConsoleMatchesTranscript(
       ? `output:${b.parts.map((p) => p.text).join("")}`
       : b.kind === "input"
       ? `input:${b.text}`
+      : b.kind === "tool"
+      ? `tool:${b.name}`
       : `note:${b.text}`
   );
   // Events can still be in flight right after the last one was persisted.

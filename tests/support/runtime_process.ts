@@ -23,6 +23,8 @@ export interface RuntimeProcessOptions {
   extraArgs?: string[];
   /** Flags for `deno run` itself, placed before the script (e.g. `--cpu-prof`). */
   denoArgs?: string[];
+  /** Extra environment for the process (e.g. an API key a profile's `api_key_ref` names). */
+  env?: Record<string, string>;
 }
 
 export class RuntimeProcess {
@@ -72,7 +74,7 @@ export class RuntimeProcess {
     args.push("--store", opts.store ?? "memory");
     if (opts.dataDir) args.push("--data-dir", opts.dataDir);
     if (opts.displayName) args.push("--display-name", opts.displayName);
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = { ...opts.env };
     if (opts.token !== undefined) {
       env.YOI_TEST_RUNTIME_TOKEN = opts.token;
       args.push("--token-env", "YOI_TEST_RUNTIME_TOKEN");

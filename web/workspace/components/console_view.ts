@@ -16,7 +16,16 @@ export interface OutputPart {
 export type Block =
   | { kind: "input"; seq: number; text: string }
   | { kind: "output"; seq: number; parts: OutputPart[] }
-  | { kind: "note"; seq: number; text: string; tone: "muted" | "danger" | "warning" };
+  | { kind: "note"; seq: number; text: string; tone: "muted" | "danger" | "warning" }
+  /** One tool use of engine `openai`: the call, then its result once `tool.result` arrives. */
+  | {
+    kind: "tool";
+    seq: number;
+    call_id: string;
+    name: string;
+    arguments: string;
+    result?: { ok: boolean; output: string };
+  };
 
 export interface ConsoleView {
   blocks: Block[];
@@ -43,6 +52,15 @@ function turnLabel(data: Record<string, unknown>): string {
 
 function exitSuffix(data: Record<string, unknown>): string {
   return typeof data.exit_code === "number" ? ` (exit code ${data.exit_code})` : "";
+}
+
+/** " · 21 prompt + 13 completion tokens" when a turn end carries `usage` (engine `openai`). */
+export function usageSuffix(data: Record<string, unknown>): string {
+  const u = data.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
+  if (typeof u !== "object" || u === null) return "";
+  const p = typeof u.prompt_tokens === "number" ? u.prompt_tokens : 0;
+  const c = typeof u.completion_tokens === "number" ? u.completion_tokens : 0;
+  return ` · ${p} prompt + ${c} completion tokens`;
 }
 
 const STATUSES: readonly string[] = ["idle", "busy", "stopped"];
@@ -113,7 +131,7 @@ function fold(v: ConsoleView, ev: WorkerEvent): void {
       break;
     }
     case "turn.completed":
-      note(`${turnLabel(data)} completed${exitSuffix(data)}.`);
+      note(`${turnLabel(data)} completed${exitSuffix(data)}${usageSuffix(data)}.`);
       break;
     case "turn.cancelled": {
       const reason = str(data.reason);
@@ -123,12 +141,37 @@ function fold(v: ConsoleView, ev: WorkerEvent): void {
       );
       break;
     }
-    case "turn.failed":
+    case "turn.failed": {
+      const message = str(data.message);
       note(
-        `${turnLabel(data)} failed: ${str(data.reason) ?? "unknown reason"}${exitSuffix(data)}.`,
+        `${turnLabel(data)} failed: ${str(data.reason) ?? "unknown reason"}${
+          message ? ` (${message})` : ""
+        }${exitSuffix(data)}${usageSuffix(data)}.`,
         "danger",
       );
       break;
+    }
+    case "tool.call":
+      v.blocks.push({
+        kind: "tool",
+        seq: ev.seq,
+        call_id: str(data.call_id) ?? "",
+        name: str(data.name) ?? "tool",
+        arguments: str(data.arguments) ?? "",
+      });
+      v.outputOpen = false;
+      break;
+    case "tool.result": {
+      const id = str(data.call_id);
+      for (let i = v.blocks.length - 1; i >= 0; i--) {
+        const b = v.blocks[i];
+        if (b.kind === "tool" && b.call_id === id && !b.result) {
+          v.blocks[i] = { ...b, result: { ok: data.ok === true, output: str(data.output) ?? "" } };
+          break;
+        }
+      }
+      break;
+    }
     case "worker.stopped":
       v.status = "stopped";
       v.statusSeq = ev.seq;

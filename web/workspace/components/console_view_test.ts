@@ -31,7 +31,11 @@ Deno.test("console view: output is concatenated per turn; results become notes",
   const v = applyEvents(emptyView("idle"), events);
   assert.deepEqual(
     v.blocks.map((b) =>
-      b.kind === "output" ? b.parts.map((p) => p.text).join("") : `${b.kind}:${b.text}`
+      b.kind === "output"
+        ? b.parts.map((p) => p.text).join("")
+        : b.kind === "tool"
+        ? `tool:${b.name}`
+        : `${b.kind}:${b.text}`
     ),
     [
       "note:Worker created with profile echo.",
@@ -96,4 +100,41 @@ Deno.test("console view: WS message shapes", () => {
   assert.equal(isWorkerEvent({ seq: 1, type: "output.delta", data: {} }), true);
   assert.equal(isWorkerEvent({ seq: 0, type: "output.delta", data: {} }), false);
   assert.equal(isWorkerEvent({ type: "stream.reconnecting" }), false);
+});
+
+Deno.test("engine openai: tool calls fold into blocks with their results; usage on the turn end", () => {
+  const events: WorkerEvent[] = [
+    ev("input.accepted", { text: "go" }),
+    ev("turn.started", { turn: 1 }),
+    ev("output.delta", { text: "Looking" }),
+    ev("tool.call", { call_id: "a", name: "list_dir", arguments: "{}" }),
+    ev("tool.call", { call_id: "b", name: "read_file", arguments: '{"path":"x"}' }),
+    ev("tool.result", { call_id: "b", ok: false, output: "error: not found" }),
+    ev("tool.result", { call_id: "a", ok: true, output: "src/" }),
+    ev("output.delta", { text: "Done" }),
+    ev("turn.completed", { turn: 1, usage: { prompt_tokens: 21, completion_tokens: 13 } }),
+    ev("input.accepted", { text: "again" }),
+    ev("turn.failed", {
+      turn: 2,
+      reason: "provider_unavailable",
+      message: "the provider's stream was cut",
+      usage: { prompt_tokens: 0, completion_tokens: 0 },
+    }),
+  ];
+  const v = applyEvents(emptyView("idle"), events);
+  const tools = v.blocks.filter((b) => b.kind === "tool");
+  assert.deepEqual(tools.map((b) => [b.call_id, b.name, b.arguments, b.result]), [
+    ["a", "list_dir", "{}", { ok: true, output: "src/" }],
+    ["b", "read_file", '{"path":"x"}', { ok: false, output: "error: not found" }],
+  ]);
+  // Output after the tools is a new block, not glued to the text before them.
+  assert.deepEqual(
+    v.blocks.filter((b) => b.kind === "output").map((b) => b.parts[0].text),
+    ["Looking", "Done"],
+  );
+  const notes = v.blocks.filter((b) => b.kind === "note").map((b) => b.text);
+  assert.deepEqual(notes, [
+    "Turn 1 completed · 21 prompt + 13 completion tokens.",
+    "Turn 2 failed: provider_unavailable (the provider's stream was cut) · 0 prompt + 0 completion tokens.",
+  ]);
 });

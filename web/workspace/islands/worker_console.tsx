@@ -13,6 +13,7 @@ import type { ErrorCode } from "../../../shared/error_codes.ts";
 import { Badge, statusTone } from "../components/badge.tsx";
 import { ErrorNotice } from "../components/diagnostics.tsx";
 import { shortTime } from "../components/format.ts";
+import { Markdown } from "../components/markdown.tsx";
 import {
   applyEvents,
   type Block,
@@ -101,10 +102,33 @@ function BlockView(props: { block: Block }) {
   if (b.kind === "output") {
     return (
       <div class="console-block output">
-        {b.parts.map((p, i) => (
-          <span key={i} class={p.stream === "stderr" ? "stderr" : undefined}>{p.text}</span>
-        ))}
+        {b.parts.map((p, i) =>
+          // Text without a stream is a model's answer (Markdown); stdout/stderr stay verbatim.
+          p.stream === undefined
+            ? <Markdown key={i} source={p.text} />
+            : <span key={i} class={p.stream === "stderr" ? "stderr" : undefined}>{p.text}</span>
+        )}
       </div>
+    );
+  }
+  if (b.kind === "tool") {
+    const state = b.result === undefined ? "running" : b.result.ok ? "ok" : "failed";
+    return (
+      <details class={`console-block tool ${state}`} data-call-id={b.call_id}>
+        <summary>
+          <span class="tool-name">{b.name}</span> <span class={`tool-state ${state}`}>{state}</span>
+        </summary>
+        <div class="tool-part">
+          <span class="tool-label">Arguments</span>
+          <pre>{b.arguments}</pre>
+        </div>
+        {b.result && (
+          <div class="tool-part">
+            <span class="tool-label">Result</span>
+            <pre>{b.result.output}</pre>
+          </div>
+        )}
+      </details>
     );
   }
   return <div class={`console-block note ${b.tone}`}>{b.text}</div>;
