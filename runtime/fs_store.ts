@@ -154,13 +154,16 @@ export class FsStore implements EventStore {
         );
       }
     }
-    await this.#probeWrite();
+    await this.probe();
     this.#state = "open";
     return { workers, diagnostics };
   }
 
-  /** Finds out at start whether the folder takes writes (a start on a full disk still serves). */
-  async #probeWrite(): Promise<void> {
+  /**
+   * Finds out whether the folder takes writes (at start, so a start on a full
+   * disk still serves and says so; then while writes fail). Never rejects.
+   */
+  async probe(): Promise<void> {
     const probe = join(this.#dataDir, ".write-probe");
     try {
       await Deno.writeFile(probe, new Uint8Array(512));

@@ -55,6 +55,8 @@ export const MAX_WORKERS_DEFAULT = 10_000;
 export const MAX_OUTPUT_BYTES_DEFAULT = 8 * 1024 * 1024;
 /** Events waiting for the store to take writes again, per worker (turn ends and statuses only). */
 const DEFERRED_MAX = 32;
+/** Pause between retries of deferred writes (and store probes) while the store refuses writes. */
+const STORE_RETRY_MS = 1_000;
 
 /** An event not yet given a seq: its type and data. */
 type Pending = [WorkerEventType, Record<string, unknown>];
@@ -107,6 +109,9 @@ export class Runtime {
   #maxWorkers: number;
   #maxOutput: number;
   #creating = 0;
+  /** Workers with events waiting for the store; retried by one timer. */
+  #waiting = new Set<WorkerState>();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #workspaceRoot?: string;
 
   private constructor(opts: RuntimeOptions) {
@@ -127,6 +132,7 @@ export class Runtime {
     const { workers, diagnostics } = await rt.#store.open();
     rt.diagnostics.push(...diagnostics);
     for (const w of workers) await rt.#restore(w);
+    if (rt.#store.storeState?.().writable === false) rt.#scheduleRetry();
     return rt;
   }
 
@@ -145,15 +151,18 @@ export class Runtime {
   runtimeDiagnostics(): Diagnostic[] {
     const out = [...this.diagnostics];
     const state = this.#store.storeState?.();
-    const failing = [...this.#workers.values()].filter((w) => w.storeError !== null);
-    if ((state && !state.writable) || failing.length > 0) {
-      const reason = state?.reason ?? failing[0]?.storeError ?? "write failed";
+    const waiting = this.#waiting.size;
+    // A store that reports its state is believed; otherwise the last write of each worker.
+    const failing = state
+      ? (state.writable ? 0 : 1)
+      : [...this.#workers.values()].filter((w) => w.storeError !== null).length;
+    if (failing > 0 || waiting > 0) {
+      const reason = state?.reason ??
+        [...this.#workers.values()].find((w) => w.storeError)?.storeError ?? "write failed";
       out.push(diagnostic(
         "store_unavailable",
         `The store does not take writes (${reason}); reads work, inputs answer 507 until ` +
-          `space returns${
-            failing.length ? ` (${failing.length} worker(s) waiting to record)` : ""
-          }.`,
+          `space returns${waiting ? ` (${waiting} worker(s) waiting to record)` : ""}.`,
         "error",
       ));
     }
@@ -248,6 +257,8 @@ export class Runtime {
         ["worker.created", { profile, display_name: record.display_name }],
         ["worker.status", { status: "idle" }],
       );
+      this.#waiting.add(w);
+      this.#scheduleRetry();
       throw storeUnavailable(w);
     }
     return this.#detailOf(w);
@@ -447,6 +458,8 @@ export class Runtime {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     const running = [...this.#workers.values()].filter((w) => w.turn);
     for (const w of running) w.turn!.abort.abort("shutdown" satisfies AbortReason);
     await Promise.all(running.map((w) => w.turn?.done));
@@ -535,6 +548,7 @@ export class Runtime {
         w.lastSeq = w.publishedSeq;
         w.storeError = e instanceof ApiError ? e.message : "the store refused a write";
         w.turn?.abort.abort("store" satisfies AbortReason);
+        this.#scheduleRetry();
       }
       return false;
     });
@@ -548,6 +562,30 @@ export class Runtime {
     w.deferred.push(...items);
     // Bounded: keep the oldest (the turn's end) and the newest statuses.
     if (w.deferred.length > DEFERRED_MAX) w.deferred.splice(2, w.deferred.length - DEFERRED_MAX);
+    this.#waiting.add(w);
+    this.#scheduleRetry();
+  }
+
+  /**
+   * While writes fail, retries every second: probes the store (so its state
+   * in diagnostics clears once space returns) and records what workers
+   * deferred (a turn's end, a stop), without waiting for the next input.
+   */
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#stopping) return;
+    this.#retryTimer = setTimeout(async () => {
+      try {
+        await this.#store.probe?.();
+        for (const w of [...this.#waiting]) {
+          if (this.#stopping) return;
+          if (w.status === "busy") continue; // its turn is still ending
+          if (await this.#recover(w)) this.#waiting.delete(w);
+        }
+      } catch { /* never rejects: #recover and probe report through state */ }
+      this.#retryTimer = undefined;
+      const unwritable = this.#store.storeState?.().writable === false;
+      if (this.#waiting.size > 0 || unwritable) this.#scheduleRetry();
+    }, STORE_RETRY_MS);
   }
 
   /** Tries to record what waited for the store; true once the worker's log takes writes. */
@@ -558,7 +596,10 @@ export class Runtime {
       w.storeError = null; // try once more
       const items = w.deferred.splice(0);
       if (items.length === 0) return true;
-      if (await this.#append(w, items)) return true;
+      if (await this.#append(w, items)) {
+        this.#waiting.delete(w);
+        return true;
+      }
       w.deferred.unshift(...items);
       return false;
     })().finally(() => w.recovering = undefined);

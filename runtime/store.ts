@@ -45,4 +45,6 @@ export interface EventStore {
   close(): Promise<void>;
   /** Whether writes currently work; the failure kind (e.g. "ENOSPC") when not. Optional. */
   storeState?(): { writable: boolean; reason?: string };
+  /** Tries a small write to refresh {@link storeState}; never rejects. Optional. */
+  probe?(): Promise<void>;
 }

@@ -267,8 +267,15 @@ Deno.test({
         const w2 = (await call(rt, "GET", "/v1/workers")).body.workers.length;
         assert.equal(w2, 1);
         await Deno.remove(filler2);
+        // Once space returns, the aborted turn's end is recorded without waiting for an input.
+        const ended = await waitUntil("the deferred turn end", async () => {
+          const t = await transcript(rt, w);
+          return t.at(-1)?.type === "worker.status" && t.some((e) => e.type === "turn.failed") && t;
+        });
+        assert.ok(ended.at(-2).type === "turn.failed");
         r = await call(rt, "POST", `/v1/workers/${w}/input`, { text: "recovered" });
         assert.equal(r.status, 202, JSON.stringify(r.body));
+        assert.equal(r.body.ack.seq, ended.at(-1).seq + 1, "the next seq, none skipped");
         await waitIdle(rt, w);
         const log = await transcript(rt, w);
         assert.deepEqual(log.map((e) => e.seq), log.map((_, i) => i + 1), "no seq skipped");
@@ -290,7 +297,23 @@ Deno.test({
           (await call(rt, "POST", `/v1/workers/${w}/input`, { text: "x".repeat(10_000) })).status,
           507,
         );
-        assert.equal((await call(rt, "POST", `/v1/workers/${w}/stop`)).status, 200);
+        const stop = await call(rt, "POST", `/v1/workers/${w}/stop`);
+        assert.equal(stop.status, 200, JSON.stringify(stop.body));
+        assert.equal(stop.body.ack.status, "stopped");
+
+        // 5. Space returns: the stop is recorded by itself and the store state clears.
+        await Deno.remove(join(disk.dir, "filler"));
+        const stopped = await waitUntil("the deferred stop", async () => {
+          const t = await transcript(rt, w);
+          return t.at(-1)?.type === "worker.stopped" && t;
+        });
+        assert.deepEqual(stopped.map((e) => e.seq), stopped.map((_, i) => i + 1));
+        await waitUntil("store state clear", async () => {
+          const d = (await call(rt, "GET", "/v1/runtime")).body.diagnostics;
+          return !d.some((x: Json) => x.code === "store_unavailable");
+        });
+        const status = await rt.kill("SIGTERM");
+        assert.equal(status.code, 0, rt.output);
       } finally {
         await rt.kill("SIGTERM");
       }
