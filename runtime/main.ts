@@ -39,6 +39,7 @@ Usage: deno task runtime -- [options]
 Profiles ([profiles.NAME] in --config):
   engine = "echo"       answers with the input (chunk_chars, delay_ms)
   engine = "command"    runs argv per turn with the input on stdin (argv, timeout_ms, cwd, env)
+                        both also take max_output_bytes (overrides --max-output-bytes)
   engine = "openai"     an AI coding agent over any OpenAI-compatible Chat Completions server:
     base_url                "http://127.0.0.1:11434/v1" (Ollama), ".../v1" of llama.cpp, vLLM…
     model                   model name the server knows
