@@ -258,7 +258,8 @@ Deno.test("an unparsable file is never overwritten: add/remove refuse with line 
     assert.equal(snap.ok, false);
     assert.deepEqual(snap.remotes, []);
     assert.equal(snap.diagnostics[0].code, "config_unparsable");
-    assert.match(snap.diagnostics[0].message, /line \d+, column \d+/);
+    assert.ok(typeof snap.diagnostics[0].line === "number", JSON.stringify(snap.diagnostics));
+    assert.ok(typeof snap.diagnostics[0].column === "number");
 
     const isUnparsable = (e: unknown) => {
       assert.ok(e instanceof ApiError);
