@@ -20,6 +20,7 @@ import {
   type WorkerEvent,
 } from "../shared/mod.ts";
 import type { RemoteRuntimeClient } from "./remote_client.ts";
+import { abortableSleep as sleep } from "../shared/abortable_sleep.ts";
 
 /** What {@link followEvents} yields. */
 export type StreamFrame = WorkerEvent | ControlFrame;
@@ -245,17 +246,4 @@ export function parseFrame(text: string, workerId: string): StreamFrame | null {
       ? e.data as Record<string, unknown>
       : {},
   } as WorkerEvent;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
