@@ -34,6 +34,7 @@ import { type LiveConfigState, registerSettingsRoutes } from "./settings_api.ts"
 import { createWebApp } from "../web/workspace/mod.ts";
 import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard } from "./security.ts";
 import { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
+import type { TokenRefPolicy } from "./token_ref.ts";
 
 /** Reported by `GET /api/backend`. */
 export const BACKEND_VERSION = "0.1.0";
@@ -107,6 +108,9 @@ function serverKeysChanged(started: BackendConfig, next: BackendConfig): string[
     keys.push("allowed_hosts");
   }
   if (started.healthIntervalMs !== next.healthIntervalMs) keys.push("health_interval_ms");
+  if (JSON.stringify(started.tokenEnvAllow) !== JSON.stringify(next.tokenEnvAllow)) {
+    keys.push("token_env_allow");
+  }
   return keys;
 }
 
@@ -144,10 +148,16 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     workspaceRoot: `${stateDir}/runtime-data/${EMBEDDED_RUNTIME_ID}/workspaces`,
   });
 
+  // token_env_allow is a [server] key: read once at start (a change needs a restart).
+  const tokenPolicy: TokenRefPolicy = {
+    envAllow: config.tokenEnvAllow,
+    secretsDir: `${stateDir}/secrets`,
+    env: opts.env,
+  };
   const createRemote = (cfg: RemoteConfig, onChange: () => void) =>
     new RemoteRuntimeHandle(cfg, {
       timeoutMs: opts.remoteTimeoutMs,
-      env: opts.env,
+      tokenPolicy,
       backoffMs: opts.reconnectBackoffMs,
       onChange,
     });
@@ -240,7 +250,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     store: new ConnectionStore(configPath),
     registry,
     config: () => liveConfig,
-    env: opts.env,
+    tokenPolicy,
     probeTimeoutMs: opts.probeTimeoutMs,
   });
   app.doc("/api/openapi.json", OPENAPI_INFO);

@@ -24,7 +24,7 @@ import {
   type RemoteConfig,
 } from "./config.ts";
 import { appendRemote, editRemote, removeRemote } from "./toml_edit.ts";
-import { isTokenRef } from "./token_ref.ts";
+import { isTokenRef, type TokenRefPolicy, tokenRefProblem } from "./token_ref.ts";
 
 /** Request fields that would carry a secret value; refused, never stored. */
 const RAW_TOKEN_FIELDS = ["token", "bearer_token", "access_token", "api_key", "password", "secret"];
@@ -43,6 +43,7 @@ function checkFields(
   raw: unknown,
   allowed: readonly Fields[],
   required: readonly Fields[],
+  policy: TokenRefPolicy,
 ): Partial<Record<Fields, string>> {
   const problems: Diagnostic[] = [];
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -103,11 +104,16 @@ function checkFields(
       );
     }
   }
-  if (token_ref !== undefined && token_ref !== "" && !isTokenRef(token_ref)) {
-    problems.push(diagnostic(
-      "invalid_token_ref",
-      'token_ref must look like "env:NAME" (a reference to an environment variable, not a token).',
-    ));
+  if (token_ref !== undefined && token_ref !== "") {
+    if (!isTokenRef(token_ref)) {
+      problems.push(diagnostic(
+        "invalid_token_ref",
+        'token_ref must look like "env:NAME" or "file:NAME" (a reference, not a token).',
+      ));
+    } else {
+      const p = tokenRefProblem(token_ref, policy);
+      if (p) problems.push(diagnostic("token_ref_not_allowed", p));
+    }
   }
   if (problems.length) throw new ApiError(problems[0].code, problems[0].message, problems);
   const out: Partial<Record<Fields, string>> = {};
@@ -126,15 +132,23 @@ function toConfig(f: Partial<Record<Fields, string>>): RemoteConfig {
   return entry;
 }
 
-/** Validates an add request `{id, endpoint, display_name?, token_ref?}`. */
-export function validateNewConnection(raw: unknown): RemoteConfig {
-  const f = checkFields(raw, ["id", "endpoint", "display_name", "token_ref"], ["id", "endpoint"]);
+/**
+ * Validates an add request `{id, endpoint, display_name?, token_ref?}`; a token_ref the
+ * `policy` refuses is 400 `token_ref_not_allowed` (DESIGN §8).
+ */
+export function validateNewConnection(raw: unknown, policy: TokenRefPolicy = {}): RemoteConfig {
+  const f = checkFields(
+    raw,
+    ["id", "endpoint", "display_name", "token_ref"],
+    ["id", "endpoint"],
+    policy,
+  );
   return toConfig(f);
 }
 
 /** Validates an unsaved candidate for the probe (`{id, endpoint, token_ref?}`). */
-export function validateCandidate(raw: unknown): RemoteConfig {
-  const f = checkFields(raw, ["id", "endpoint", "token_ref"], ["id", "endpoint"]);
+export function validateCandidate(raw: unknown, policy: TokenRefPolicy = {}): RemoteConfig {
+  const f = checkFields(raw, ["id", "endpoint", "token_ref"], ["id", "endpoint"], policy);
   return toConfig(f);
 }
 
@@ -142,8 +156,12 @@ export function validateCandidate(raw: unknown): RemoteConfig {
  * Validates an edit `{endpoint?, display_name?, token_ref?}` of `current` and returns the
  * entry as it will be saved; an empty display name or token_ref removes it.
  */
-export function validateConnectionEdit(raw: unknown, current: RemoteConfig): RemoteConfig {
-  const f = checkFields(raw, ["endpoint", "display_name", "token_ref"], []);
+export function validateConnectionEdit(
+  raw: unknown,
+  current: RemoteConfig,
+  policy: TokenRefPolicy = {},
+): RemoteConfig {
+  const f = checkFields(raw, ["endpoint", "display_name", "token_ref"], [], policy);
   return toConfig({
     id: current.id,
     endpoint: f.endpoint ?? current.endpoint,

@@ -19,11 +19,12 @@ import {
 import type { RemoteConfig } from "./config.ts";
 import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import { RemoteEndpoint, type Secret } from "./secret.ts";
-import { resolveTokenRef } from "./token_ref.ts";
+import { resolveTokenRef, type TokenRefPolicy } from "./token_ref.ts";
 
 export interface ProbeOptions {
   timeoutMs?: number;
-  env?: (name: string) => string | undefined;
+  /** Which token_refs may resolve (DESIGN §8); a refused one is never sent. */
+  policy?: TokenRefPolicy;
 }
 
 type Operations = ProbeResult["operations"];
@@ -80,7 +81,7 @@ export async function probeRemote(
   const id = cfg.id;
   let token: Secret | undefined;
   try {
-    token = cfg.token_ref ? resolveTokenRef(cfg.token_ref, opts.env) : undefined;
+    token = cfg.token_ref ? resolveTokenRef(cfg.token_ref, opts.policy) : undefined;
   } catch (e) {
     const d = e as ApiError;
     return result(id, {

@@ -35,6 +35,7 @@ import {
   validateNewConnection,
 } from "./connection_store.ts";
 import { probeRemote } from "./probe.ts";
+import type { TokenRefPolicy } from "./token_ref.ts";
 import type { RuntimeRegistry } from "./registry.ts";
 
 /** The config file as the Backend last read it (kept current by the config watcher). */
@@ -49,7 +50,8 @@ export interface SettingsDeps {
   store: ConnectionStore;
   registry: RuntimeRegistry;
   config: () => LiveConfigState;
-  env?: (name: string) => string | undefined;
+  /** Which token_refs may be saved, tested and resolved (DESIGN §8). */
+  tokenPolicy?: TokenRefPolicy;
   probeTimeoutMs?: number;
 }
 
@@ -273,7 +275,10 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
   // is refused as `raw_token_rejected` and every field problem is reported, not just the first.
   app.openAPIRegistry.registerPath(routes.add);
   app.post(BASE, async (c) => {
-    const entry = validateNewConnection(await parseJsonBody(c.req.raw, z.unknown()));
+    const entry = validateNewConnection(
+      await parseJsonBody(c.req.raw, z.unknown()),
+      deps.tokenPolicy,
+    );
     await store.add(entry);
     await registry.upsert(entry);
     return c.json(
@@ -289,7 +294,7 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     checkId(id);
     const raw = await parseJsonBody(c.req.raw, z.unknown());
     const current = await savedConfig(id);
-    const next = validateConnectionEdit(raw, current);
+    const next = validateConnectionEdit(raw, current, deps.tokenPolicy);
     await store.edit(next);
     await registry.upsert(next);
     return c.json(
@@ -333,15 +338,24 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     if (id === EMBEDDED_RUNTIME_ID) return c.json(await embeddedProbe(), 200);
     const h = registry.remote(id);
     const cfg = h?.config ?? (await savedConfig(id));
-    const probe = await probeRemote(cfg, { env: deps.env, timeoutMs: deps.probeTimeoutMs });
+    const probe = await probeRemote(cfg, {
+      policy: deps.tokenPolicy,
+      timeoutMs: deps.probeTimeoutMs,
+    });
     h?.check().catch(() => {}); // the row's state follows the test
     return c.json(probe, 200);
   });
 
   app.openAPIRegistry.registerPath(routes.testCandidate);
   app.post(`${BASE}/test`, async (c) => {
-    const cfg = validateCandidate(await parseJsonBody(c.req.raw, z.unknown()));
-    return c.json(await probeRemote(cfg, { env: deps.env, timeoutMs: deps.probeTimeoutMs }), 200);
+    const cfg = validateCandidate(
+      await parseJsonBody(c.req.raw, z.unknown()),
+      deps.tokenPolicy,
+    );
+    return c.json(
+      await probeRemote(cfg, { policy: deps.tokenPolicy, timeoutMs: deps.probeTimeoutMs }),
+      200,
+    );
   });
 
   async function embeddedProbe(): Promise<ProbeResult> {
