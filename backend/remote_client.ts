@@ -39,6 +39,7 @@ import {
   type WorkerSummary,
 } from "../shared/mod.ts";
 import type { RemoteEndpoint, Secret } from "./secret.ts";
+import { EndpointGuard, type Lookup } from "./endpoint_policy.ts";
 
 /** Default deadline of one HTTP request (connect, headers and body). */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -66,6 +67,8 @@ export interface RemoteRuntimeClientOptions {
   checkIdentity?: boolean;
   /** Told when an answer came from another runtime (the answer itself is refused). */
   onIdentityMismatch?: (observed: string | null) => void;
+  /** Resolver for the endpoint target policy (default: the system resolver, DESIGN §8). */
+  lookup?: Lookup;
 }
 
 /**
@@ -123,7 +126,9 @@ export class RemoteRuntimeClient {
   readonly #maxBytes: number;
   readonly #checkIdentity: boolean;
   readonly #onIdentityMismatch?: (observed: string | null) => void;
+  readonly #guard: EndpointGuard;
 
+  /** @throws ApiError `endpoint_not_allowed` for a refused IP-literal endpoint (DESIGN §8). */
   constructor(opts: RemoteRuntimeClientOptions) {
     if (!isName(opts.runtimeId)) {
       throw new ApiError("invalid_id", "Runtime ids must match ^[a-z0-9][a-z0-9_-]{0,62}$.");
@@ -135,6 +140,23 @@ export class RemoteRuntimeClient {
     this.#maxBytes = positive(opts.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES);
     this.#checkIdentity = opts.checkIdentity ?? true;
     this.#onIdentityMismatch = opts.onIdentityMismatch;
+    this.#guard = new EndpointGuard(opts.endpoint.url("/"), { lookup: opts.lookup });
+  }
+
+  /** The target policy, before every connection (a name may have been re-pointed). */
+  async #vet(): Promise<void> {
+    try {
+      await this.#guard.check();
+    } catch (e) {
+      const err = e as ApiError;
+      if (err.code === "endpoint_not_allowed") {
+        throw new ApiError(err.code, `Runtime "${this.#runtimeId}": ${err.message}`);
+      }
+      throw new RemoteTransportError(
+        "remote_runtime_unavailable",
+        `Runtime "${this.#runtimeId}" is unreachable: its host name does not resolve.`,
+      );
+    }
   }
 
   /** The runtime id this client was configured with. */
@@ -312,12 +334,13 @@ export class RemoteRuntimeClient {
    * One upstream WebSocket to the worker's event stream from `after`; the reconnecting
    * follower ({@link followEvents}) decides what its frames and its end mean.
    */
-  openSocket(
+  async openSocket(
     workerId: string,
     after: number,
     signal: AbortSignal,
     maxBuffered = DEFAULT_MAX_BUFFERED_FRAMES,
-  ): UpstreamSocket {
+  ): Promise<UpstreamSocket> {
+    await this.#vet();
     const headers: Record<string, string> = {};
     if (this.#token) headers.authorization = `Bearer ${this.#token.reveal()}`;
     const url = this.#endpoint.wsUrl(`${workerPath(workerId)}/events?after=${after}`);
@@ -388,6 +411,7 @@ export class RemoteRuntimeClient {
     what: string,
     opts: { body?: unknown; signal?: AbortSignal; seen?: { runtimeId: string | null } },
   ): Promise<unknown> {
+    await this.#vet();
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
     const headers = new Headers({ accept: "application/json" });

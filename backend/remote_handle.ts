@@ -532,6 +532,7 @@ function stateOf(e: ApiError): RuntimeState {
       return "incompatible";
     case "token_ref_unresolved":
     case "token_ref_not_allowed":
+    case "endpoint_not_allowed":
     case "invalid_token_ref":
       return "unconfigured";
     default:

@@ -35,6 +35,7 @@ import {
   validateNewConnection,
 } from "./connection_store.ts";
 import { probeRemote } from "./probe.ts";
+import { assertEndpointAllowed, type Lookup } from "./endpoint_policy.ts";
 import type { TokenRefPolicy } from "./token_ref.ts";
 import type { RuntimeRegistry } from "./registry.ts";
 
@@ -52,6 +53,8 @@ export interface SettingsDeps {
   config: () => LiveConfigState;
   /** Which token_refs may be saved, tested and resolved (DESIGN §8). */
   tokenPolicy?: TokenRefPolicy;
+  /** Resolver for the endpoint target policy (default: the system resolver). */
+  lookup?: Lookup;
   probeTimeoutMs?: number;
 }
 
@@ -165,6 +168,11 @@ function etagOf(text: string): string {
 /** Registers the settings routes on `app`. */
 export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): void {
   const { store, registry } = deps;
+  const probeOpts = {
+    policy: deps.tokenPolicy,
+    timeoutMs: deps.probeTimeoutMs,
+    lookup: deps.lookup,
+  };
 
   const remoteRow = (cfg: RemoteConfig, persisted: boolean): ConnectionRow => {
     const h = registry.remote(cfg.id);
@@ -279,6 +287,7 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
       await parseJsonBody(c.req.raw, z.unknown()),
       deps.tokenPolicy,
     );
+    await assertEndpointAllowed(entry.endpoint, { lookup: deps.lookup });
     await store.add(entry);
     await registry.upsert(entry);
     return c.json(
@@ -295,6 +304,9 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     const raw = await parseJsonBody(c.req.raw, z.unknown());
     const current = await savedConfig(id);
     const next = validateConnectionEdit(raw, current, deps.tokenPolicy);
+    if (next.endpoint !== current.endpoint) {
+      await assertEndpointAllowed(next.endpoint, { lookup: deps.lookup });
+    }
     await store.edit(next);
     await registry.upsert(next);
     return c.json(
@@ -338,10 +350,7 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     if (id === EMBEDDED_RUNTIME_ID) return c.json(await embeddedProbe(), 200);
     const h = registry.remote(id);
     const cfg = h?.config ?? (await savedConfig(id));
-    const probe = await probeRemote(cfg, {
-      policy: deps.tokenPolicy,
-      timeoutMs: deps.probeTimeoutMs,
-    });
+    const probe = await probeRemote(cfg, probeOpts);
     h?.check().catch(() => {}); // the row's state follows the test
     return c.json(probe, 200);
   });
@@ -352,10 +361,8 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
       await parseJsonBody(c.req.raw, z.unknown()),
       deps.tokenPolicy,
     );
-    return c.json(
-      await probeRemote(cfg, { policy: deps.tokenPolicy, timeoutMs: deps.probeTimeoutMs }),
-      200,
-    );
+    await assertEndpointAllowed(cfg.endpoint, { lookup: deps.lookup });
+    return c.json(await probeRemote(cfg, probeOpts), 200);
   });
 
   async function embeddedProbe(): Promise<ProbeResult> {
