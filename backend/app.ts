@@ -35,6 +35,7 @@ import { createWebApp } from "../web/workspace/mod.ts";
 import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard } from "./security.ts";
 import { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
 import type { TokenRefPolicy } from "./token_ref.ts";
+import { type BackendKey, CapabilityMinter, loadOrCreateBackendKey } from "./capability.ts";
 
 /** Reported by `GET /api/backend`. */
 export const BACKEND_VERSION = "0.1.0";
@@ -69,6 +70,11 @@ export interface BackendOptions {
   dev?: boolean;
   /** An already-loaded config (otherwise read from `configPath`). */
   config?: BackendConfig;
+  /**
+   * The capability-token key; default: `<stateDir>/backend-key`, created when missing.
+   * `null`: no key (connections without token_ref send no credential).
+   */
+  backendKey?: BackendKey | null;
 }
 
 export interface Backend {
@@ -154,10 +160,16 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     secretsDir: `${stateDir}/secrets`,
     env: opts.env,
   };
+  // The Backend's own key: connections without token_ref authenticate with capability tokens.
+  const backendKey = opts.backendKey === null
+    ? null
+    : opts.backendKey ?? await loadOrCreateBackendKey(stateDir);
+  const capabilities = backendKey ? new CapabilityMinter(backendKey) : undefined;
   const createRemote = (cfg: RemoteConfig, onChange: () => void) =>
     new RemoteRuntimeHandle(cfg, {
       timeoutMs: opts.remoteTimeoutMs,
       tokenPolicy,
+      capabilities,
       backoffMs: opts.reconnectBackoffMs,
       onChange,
     });
@@ -243,6 +255,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       embedded_store: opts.embeddedStore ?? "fs",
       config_ok: configState().ok,
       health_interval_ms: registry.healthIntervalMs,
+      public_key: backendKey?.publicKey ?? null,
       diagnostics: configState().diagnostics,
     }),
   });
@@ -251,6 +264,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     registry,
     config: () => liveConfig,
     tokenPolicy,
+    capabilities,
     probeTimeoutMs: opts.probeTimeoutMs,
   });
   app.doc("/api/openapi.json", OPENAPI_INFO);

@@ -8,6 +8,7 @@ import { parseListen } from "../shared/mod.ts";
 import { createBackend } from "./app.ts";
 import { loadBackendConfig } from "./config.ts";
 import { log } from "./log.ts";
+import { loadOrCreateBackendKey } from "./capability.ts";
 import { assertListenAllowed } from "./security.ts";
 
 const HELP = `yoi Workspace Backend
@@ -29,7 +30,11 @@ Usage: deno task dev -- [options]
   --reconnect-backoff-ms LIST  pauses between event-stream reconnects to a remote
                            runtime, comma-separated ms, last repeats
                            (default: 100,200,400,800,1600,3200)
-  -h, --help               show this help`;
+  -h, --help               show this help
+
+Commands:
+  key show [--state-dir DIR]   print the Backend's public key (created when missing), the
+                           value a runtime's --trust-key takes`;
 
 function fail(msg: string): never {
   console.error(`yoi backend: ${msg}`);
@@ -60,11 +65,36 @@ function nonNegativeInt(v: string | undefined, name: string): number | undefined
   return n;
 }
 
+/** `key show`: prints the public key, creating the key pair on first use. */
+async function keyCommand(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { "state-dir": { type: "string", default: ".yoi" } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (parsed.positionals.join(" ") !== "show") fail("usage: key show [--state-dir DIR]");
+  try {
+    console.log((await loadOrCreateBackendKey(parsed.values["state-dir"]!)).publicKey);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
 async function main() {
+  const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+  // `deno task dev -- key show` arrives as `--dev -- key show`.
+  const command = argv.filter((a) => a !== "--" && a !== "--dev");
+  if (command[0] === "key") return await keyCommand(command.slice(1));
   let args;
   try {
     args = parseArgs({
-      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      args: argv,
       options: {
         "state-dir": { type: "string", default: ".yoi" },
         config: { type: "string" },

@@ -19,6 +19,7 @@ import {
 import type { RemoteConfig } from "./config.ts";
 import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import { RemoteEndpoint, type Secret } from "./secret.ts";
+import type { CapabilityMinter } from "./capability.ts";
 import { assertEndpointAllowed, type Lookup } from "./endpoint_policy.ts";
 import { resolveTokenRef, type TokenRefPolicy } from "./token_ref.ts";
 
@@ -28,6 +29,8 @@ export interface ProbeOptions {
   policy?: TokenRefPolicy;
   /** Resolver for the endpoint target policy (default: the system resolver). */
   lookup?: Lookup;
+  /** Capability tokens for a connection without token_ref (DESIGN §8). */
+  capabilities?: CapabilityMinter;
 }
 
 type Operations = ProbeResult["operations"];
@@ -103,6 +106,7 @@ export async function probeRemote(
       timeoutMs: opts.timeoutMs ?? 3000,
       checkIdentity: false,
       lookup: opts.lookup,
+      capabilities: opts.capabilities,
     });
   } catch (e) {
     const err = e instanceof ApiError ? e : new ApiError("invalid_endpoint", "Invalid endpoint.");

@@ -31,6 +31,7 @@ import { followEvents, type UpstreamLease } from "./remote_events.ts";
 import type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
 import { RemoteEndpoint } from "./secret.ts";
 import { resolveTokenRef, type TokenRefPolicy } from "./token_ref.ts";
+import type { CapabilityMinter } from "./capability.ts";
 
 export interface RemoteHandleOptions {
   /** Per-request timeout for the remote client, ms. */
@@ -39,6 +40,8 @@ export interface RemoteHandleOptions {
   env?: (name: string) => string | undefined;
   /** Which token_refs may resolve (DESIGN §8); a refused one leaves the runtime `unconfigured`. */
   tokenPolicy?: TokenRefPolicy;
+  /** Capability tokens for a connection without token_ref (DESIGN §8). */
+  capabilities?: CapabilityMinter;
   /** Backoff schedule for event stream reconnects, ms. */
   backoffMs?: number[];
   /** Told whenever the state, health or config of this runtime changes. */
@@ -492,6 +495,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
         runtimeId: cfg.id,
         endpoint: new RemoteEndpoint(cfg.endpoint),
         token,
+        capabilities: this.#opts.capabilities,
         timeoutMs: this.#opts.timeoutMs,
         onIdentityMismatch: (observed) => this.#onIdentityMismatch(conn, observed),
       });

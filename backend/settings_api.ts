@@ -35,6 +35,7 @@ import {
   validateNewConnection,
 } from "./connection_store.ts";
 import { probeRemote } from "./probe.ts";
+import type { CapabilityMinter } from "./capability.ts";
 import { assertEndpointAllowed, type Lookup } from "./endpoint_policy.ts";
 import type { TokenRefPolicy } from "./token_ref.ts";
 import type { RuntimeRegistry } from "./registry.ts";
@@ -55,6 +56,8 @@ export interface SettingsDeps {
   tokenPolicy?: TokenRefPolicy;
   /** Resolver for the endpoint target policy (default: the system resolver). */
   lookup?: Lookup;
+  /** Capability tokens for connections without token_ref (DESIGN §8). */
+  capabilities?: CapabilityMinter;
   probeTimeoutMs?: number;
 }
 
@@ -172,6 +175,7 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     policy: deps.tokenPolicy,
     timeoutMs: deps.probeTimeoutMs,
     lookup: deps.lookup,
+    capabilities: deps.capabilities,
   };
 
   const remoteRow = (cfg: RemoteConfig, persisted: boolean): ConnectionRow => {

@@ -10,6 +10,7 @@ import { FsStore } from "./fs_store.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { Runtime } from "./runtime.ts";
 import { serveRuntime } from "./server.ts";
+import { CapabilityVerifier, loadTrustKey, readTrustKeysFile } from "./capability.ts";
 
 const HELP = `yoi worker-runtime
 
@@ -22,7 +23,11 @@ Usage: deno task runtime -- [options]
   --data-dir DIR        fs store directory (default: .yoi/runtime-data/<id>); workers of
                         engine openai get their workspace folders in DIR/workspaces/
   --token-env NAME      read the bearer token from environment variable NAME;
-                        required when listening on a non-loopback address
+                        required when listening on a non-loopback address (or --trust-key)
+  --trust-key KEY       accept capability tokens signed by this Backend public key
+                        ("ed25519:…", as GET /api/backend public_key and
+                        \`deno task dev -- key show\` print it); repeatable, for rotation
+  --trust-keys-file F   more trusted keys, one per line (# comments)
   --config FILE         runtime config (TOML): display_name, default_profile, [profiles.*]
   --ping-interval SEC   WebSocket ping interval (default: 30)
   --ws-queue-max N      live events a WebSocket subscriber may lag behind before its
@@ -57,6 +62,13 @@ function fail(msg: string): never {
   Deno.exit(2);
 }
 
+function authLabel(token: string | undefined, trust: CapabilityVerifier | undefined): string {
+  const parts = [];
+  if (token) parts.push("bearer token");
+  if (trust) parts.push(`capability tokens from ${trust.size} trusted key(s)`);
+  return parts.length ? parts.join(" or ") : "none";
+}
+
 async function main() {
   let args;
   try {
@@ -70,6 +82,8 @@ async function main() {
         store: { type: "string", default: "fs" },
         "data-dir": { type: "string" },
         "token-env": { type: "string" },
+        "trust-key": { type: "string", multiple: true },
+        "trust-keys-file": { type: "string" },
         config: { type: "string" },
         "ping-interval": { type: "string", default: "30" },
         "ws-queue-max": { type: "string" },
@@ -100,10 +114,30 @@ async function main() {
       fail(`--token-env ${args["token-env"]}: that environment variable is empty or unset`);
     }
   }
-  if (!isLoopbackHost(listen.hostname) && !token) {
+  const trustTexts = [...(args["trust-key"] ?? [])];
+  if (args["trust-keys-file"]) {
+    try {
+      trustTexts.push(...await readTrustKeysFile(args["trust-keys-file"]));
+    } catch {
+      fail("--trust-keys-file could not be read");
+    }
+  }
+  let trust: CapabilityVerifier | undefined;
+  if (trustTexts.length) {
+    const keys = [];
+    for (const t of trustTexts) {
+      try {
+        keys.push(await loadTrustKey(t));
+      } catch (e) {
+        fail(`--trust-key: ${(e as Error).message}`);
+      }
+    }
+    trust = new CapabilityVerifier(id, keys);
+  }
+  if (!isLoopbackHost(listen.hostname) && !token && !trust) {
     fail(
       `refusing to listen on non-loopback address ${listen.hostname} without a token; ` +
-        `pass --token-env NAME with the token in $NAME`,
+        `pass --token-env NAME with the token in $NAME, or --trust-key`,
     );
   }
   let config: RuntimeConfig = { profiles: {} };
@@ -147,6 +181,7 @@ async function main() {
   const server = serveRuntime({
     runtime,
     token,
+    trust,
     pingIntervalSec: ping,
     hostname: listen.hostname,
     port: listen.port,
@@ -155,7 +190,7 @@ async function main() {
       const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
       console.log(
         `yoi runtime "${id}" listening on http://${host}:${addr.port} ` +
-          `(store: ${store.kind}, auth: ${token ? "bearer token" : "none"})`,
+          `(store: ${store.kind}, auth: ${authLabel(token, trust)})`,
       );
     },
   });

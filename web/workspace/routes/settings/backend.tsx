@@ -39,6 +39,17 @@ const backend: Route = async ({ client }) => {
             <dd>{b.fanout_deadline_ms} ms</dd>
             <dt>Remote request timeout</dt>
             <dd>{b.remote_timeout_ms} ms</dd>
+            <dt>Public key</dt>
+            <dd>
+              {b.public_key
+                ? (
+                  <>
+                    <code>{b.public_key}</code> — start a runtime with{" "}
+                    <code>--trust-key {b.public_key}</code> and add it without a token reference
+                  </>
+                )
+                : "none"}
+            </dd>
             <dt>Embedded runtime store</dt>
             <dd>{b.embedded_store}</dd>
             <dt>Config file</dt>
