@@ -32,6 +32,9 @@ import { RuntimeRegistry } from "./registry.ts";
 import { ConnectionStore } from "./connection_store.ts";
 import { type LiveConfigState, registerSettingsRoutes } from "./settings_api.ts";
 import { createWebApp } from "../web/workspace/mod.ts";
+import { STYLESHEET } from "../web/workspace/app.tsx";
+import { ISLAND_PREFIX } from "../web/workspace/kit/mod.ts";
+import { AdminSessions, LoginLimiter } from "./admin_session.ts";
 import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard } from "./security.ts";
 import { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
 import type { TokenRefPolicy } from "./token_ref.ts";
@@ -226,7 +229,15 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   app.use("*", hostGuard(hosts));
   app.use("/api/*", auditMutations(audit));
   // With an admin token (listening beyond loopback) pages are guarded too: they show the same data.
-  app.use(opts.adminToken !== undefined ? "*" : "/api/*", adminTokenGuard(opts.adminToken));
+  // Browser login (DESIGN §8): the session cookie counts like the bearer token.
+  const sessions = new AdminSessions();
+  const isPublic = (path: string, method: string) =>
+    path === "/login" || (method === "POST" && path === "/logout") ||
+    (method === "GET" && (path === STYLESHEET || path.startsWith(ISLAND_PREFIX)));
+  app.use(
+    opts.adminToken !== undefined ? "*" : "/api/*",
+    adminTokenGuard(opts.adminToken, { sessions, isPublic }),
+  );
   app.use("*", csrfGuard(hosts));
   app.use("/api/*", requireJsonBody);
   app.use(
@@ -273,6 +284,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     api: (req) => app.fetch(req),
     origin: `http://127.0.0.1:${opts.port}`,
     adminToken: opts.adminToken,
+    login: opts.adminToken !== undefined
+      ? { token: opts.adminToken, sessions, limiter: new LoginLimiter() }
+      : undefined,
     dev: opts.dev,
   });
   app.route("/", web.app);

@@ -156,14 +156,16 @@ async function main() {
   if (store !== "fs" && store !== "memory") fail("--embedded-store must be fs or memory");
 
   // The Host allowlist needs the bound port, so the app is built once the socket listens.
-  let handler: ((req: Request) => Response | Promise<Response>) | null = null;
+  let handler:
+    | ((req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>)
+    | null = null;
   const abort = new AbortController();
   const server = Deno.serve({
     hostname: listen.hostname,
     port: listen.port,
     signal: abort.signal,
     onListen: () => {},
-  }, (req) => handler ? handler(req) : new Response("starting", { status: 503 }));
+  }, (req, info) => handler ? handler(req, info) : new Response("starting", { status: 503 }));
   const port = server.addr.port;
   const backend = await createBackend({
     stateDir,
@@ -180,7 +182,7 @@ async function main() {
     reconnectBackoffMs,
     healthIntervalMs: nonNegativeInt(args["health-interval-ms"], "--health-interval-ms"),
   });
-  handler = backend.app.fetch;
+  handler = (req, info) => backend.app.fetch(req, info);
   const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
   console.log(
     `yoi workspace backend listening on http://${host}:${port} ` +

@@ -32,7 +32,15 @@ const backend: Route = async ({ client }) => {
             <dt>Admin token</dt>
             <dd>
               {b.admin_token_required
-                ? "required on every API request"
+                ? (
+                  <>
+                    required on every API request (browsers log in once and hold a session cookie)
+                    {" "}
+                    <form method="post" action="/logout" class="inline-form">
+                      <button type="submit" class="secondary">Log out</button>
+                    </form>
+                  </>
+                )
                 : "not required (loopback only)"}
             </dd>
             <dt>Worker list deadline</dt>
