@@ -25,12 +25,14 @@ import {
   TranscriptEnvelopeSchema,
   TranscriptQuerySchema,
 } from "../shared/mod.ts";
-import { proxyEvents } from "./events_proxy.ts";
+import { type OpenStreams, proxyEvents } from "./events_proxy.ts";
 import type { RuntimeRegistry } from "./registry.ts";
 import type { RuntimeHandle } from "./runtime_handle.ts";
 
 export interface ApiDeps {
   registry: RuntimeRegistry;
+  /** Open browser event streams (drained on a graceful stop). */
+  streams?: OpenStreams;
   /** The Backend's own read-only settings for `GET /api/backend`. */
   info: () => BackendInfo;
 }
@@ -230,6 +232,6 @@ export function registerApiRoutes(app: OpenAPIHono, deps: ApiDeps): void {
       throw new ApiError("invalid_request", "This route needs a WebSocket upgrade.");
     }
     // deno-lint-ignore no-explicit-any
-    return proxyEvents(c.req.raw, h, p.worker_id, after) as any;
+    return proxyEvents(c.req.raw, h, p.worker_id, after, { streams: deps.streams }) as any;
   });
 }

@@ -16,6 +16,7 @@ import {
   type RuntimeConfig,
 } from "../runtime/mod.ts";
 import { registerApiRoutes, validationHook } from "./api.ts";
+import { OpenStreams } from "./events_proxy.ts";
 import { AuditLog, auditMutations } from "./audit.ts";
 import {
   type BackendConfig,
@@ -253,8 +254,10 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
 
   const startedAt = new Date().toISOString();
   const configState = () => ({ ok: liveConfig.ok, diagnostics: liveConfig.diagnostics });
+  const streams = new OpenStreams();
   registerApiRoutes(app, {
     registry,
+    streams,
     info: () => ({
       version: BACKEND_VERSION,
       started_at: startedAt,
@@ -299,6 +302,8 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     async close() {
       await watcher.close();
       await registry.close();
+      // Streams now end with `stream.ended {reason: "shutdown"}`: let those frames out.
+      await streams.drain(1000);
       await audit.close();
       await web.bundler.close();
     },

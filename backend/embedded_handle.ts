@@ -104,7 +104,12 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
           if (sub.closeReason?.code !== "stream_lagging" || signal.aborted) break;
           sub = runtime.subscribe(workerId, last);
         }
-        if (sub.closeReason) yield { type: "stream.closed", ...sub.closeReason, after: last };
+        if (sub.closeReason?.code === "runtime_stopping") {
+          // The Backend itself is stopping: the end of the browser's stream (DESIGN §11).
+          yield { type: "stream.ended", reason: "shutdown", after: last };
+        } else if (sub.closeReason) {
+          yield { type: "stream.closed", ...sub.closeReason, after: last };
+        }
       } finally {
         signal.removeEventListener("abort", onAbort);
         sub.close();

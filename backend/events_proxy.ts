@@ -11,6 +11,36 @@ export interface ProxyOptions {
   pingIntervalSec?: number;
   /** Bytes buffered towards the browser before forwarding waits. */
   highWaterMark?: number;
+  /** Tracks the socket so a stopping Backend can let its last frames out. */
+  streams?: OpenStreams;
+}
+
+/** The browser event sockets that are open, so a graceful stop can wait for them (bounded). */
+export class OpenStreams {
+  #open = new Set<Promise<void>>();
+
+  /** Registers a socket until it closes. */
+  track(socket: WebSocket): void {
+    const closed = new Promise<void>((resolve) => {
+      socket.addEventListener("close", () => resolve(), { once: true });
+    });
+    this.#open.add(closed);
+    closed.then(() => this.#open.delete(closed));
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Resolves once every tracked socket closed, or after `ms`. */
+  async drain(ms: number): Promise<void> {
+    let t: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#open]),
+      new Promise((r) => t = setTimeout(r, ms)),
+    ]);
+    clearTimeout(t);
+  }
 }
 
 /** Upgrades `req` and pumps the worker's events into the socket until either side ends. */
@@ -25,20 +55,27 @@ export function proxyEvents(
     idleTimeout: opts.pingIntervalSec ?? 30,
   });
   const highWater = opts.highWaterMark ?? 1 << 20;
+  opts.streams?.track(socket);
   const ac = new AbortController();
   socket.addEventListener("close", () => ac.abort());
   socket.addEventListener("error", () => ac.abort());
   socket.addEventListener("open", async () => {
     try {
       const frames = await handle.events(workerId, after, ac.signal);
+      let goingAway = false;
       for await (const f of frames) {
         if (socket.readyState !== WebSocket.OPEN) break;
         socket.send(JSON.stringify(f));
+        if (f.type === "stream.ended" && (f as { reason?: string }).reason === "shutdown") {
+          goingAway = true;
+        }
         while (socket.bufferedAmount > highWater && socket.readyState === WebSocket.OPEN) {
           await new Promise((r) => setTimeout(r, 5));
         }
       }
-      if (socket.readyState === WebSocket.OPEN) socket.close(1000, "stream ended");
+      if (socket.readyState === WebSocket.OPEN) {
+        socket.close(goingAway ? 1001 : 1000, goingAway ? "shutdown" : "stream ended");
+      }
     } catch {
       if (socket.readyState === WebSocket.OPEN) socket.close(1011, "upstream failed");
     } finally {

@@ -4,7 +4,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseListen } from "../shared/mod.ts";
+import { EMBEDDED_RUNTIME_ID, parseListen } from "../shared/mod.ts";
+import { installLastResortHandler } from "../runtime/last_resort.ts";
+import { fdLimit, serveResilient } from "../runtime/resilient_serve.ts";
+import { lockStore, type StoreLock } from "../runtime/store_lock.ts";
 import { createBackend } from "./app.ts";
 import { loadBackendConfig } from "./config.ts";
 import { log } from "./log.ts";
@@ -34,11 +37,45 @@ Usage: deno task dev -- [options]
 
 Commands:
   key show [--state-dir DIR]   print the Backend's public key (created when missing), the
-                           value a runtime's --trust-key takes`;
+                           value a runtime's --trust-key takes
+
+One Backend per state folder: the embedded runtime's fs store is locked; a second
+Backend on the same --state-dir exits with code 2 and touches nothing.
+
+File descriptors: each browser connection, stream and remote-runtime socket takes
+one. The limit is printed at start; raise it with \`ulimit -n 65536\` (or
+LimitNOFILE= in a systemd unit). Running out is survived: the listener is
+re-established once descriptors free up.`;
 
 function fail(msg: string): never {
   console.error(`yoi backend: ${msg}`);
   Deno.exit(2);
+}
+
+/**
+ * Under `deno run --watch` (what `deno task dev` runs), `Deno.exit` only ends
+ * this run and the watcher keeps the process (and `deno task`) alive, waiting
+ * for a file change: a SIGTERM or Ctrl-C would leave processes behind. Once
+ * everything is flushed, the watcher process is ended for good instead.
+ */
+function exitProcess(code: number): never {
+  if (underWatch()) Deno.kill(Deno.pid, "SIGKILL");
+  Deno.exit(code);
+}
+
+/** True when this process is `deno run --watch` (its own command line, read with `ps`). */
+function underWatch(): boolean {
+  try {
+    const out = new Deno.Command("ps", {
+      args: ["-o", "args=", "-p", String(Deno.pid)],
+      stderr: "null",
+    }).outputSync();
+    const argv = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
+    const script = argv.findIndex((a) => a.endsWith("main.ts"));
+    return argv.slice(0, script < 0 ? argv.length : script).includes("--watch");
+  } catch {
+    return false; // no `ps`: plain `deno run` semantics
+  }
 }
 
 function backoffList(v: string | undefined): number[] | undefined {
@@ -154,17 +191,31 @@ async function main() {
   const reconnectBackoffMs = backoffList(args["reconnect-backoff-ms"]);
   const store = args["embedded-store"];
   if (store !== "fs" && store !== "memory") fail("--embedded-store must be fs or memory");
+  // One writer per store (DESIGN §11): the embedded runtime's folder, before anything reads it.
+  let lock: StoreLock | undefined;
+  if (store === "fs") {
+    try {
+      lock = await lockStore(`${stateDir}/runtime-data/${EMBEDDED_RUNTIME_ID}`);
+    } catch (e) {
+      fail(`embedded runtime store: ${(e as Error).message}`);
+    }
+  }
+  installLastResortHandler("yoi backend");
 
   // The Host allowlist needs the bound port, so the app is built once the socket listens.
   let handler:
     | ((req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>)
     | null = null;
   const abort = new AbortController();
-  const server = Deno.serve({
+  // Re-establishes the listener after EMFILE instead of ending the accept loop for good.
+  const server = serveResilient({
     hostname: listen.hostname,
     port: listen.port,
     signal: abort.signal,
-    onListen: () => {},
+    onError: (what, err) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      log.warn("server.listener", { what, ...(typeof code === "string" ? { code } : {}) });
+    },
   }, (req, info) => handler ? handler(req, info) : new Response("starting", { status: 503 }));
   const port = server.addr.port;
   const backend = await createBackend({
@@ -184,9 +235,10 @@ async function main() {
   });
   handler = (req, info) => backend.app.fetch(req, info);
   const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
+  const fds = await fdLimit();
   console.log(
     `yoi workspace backend listening on http://${host}:${port} ` +
-      `(runtimes: ${backend.registry.ids().join(", ")})`,
+      `(runtimes: ${backend.registry.ids().join(", ")}, open-file limit: ${fds ?? "unknown"})`,
   );
 
   let stopping = false;
@@ -194,10 +246,23 @@ async function main() {
     if (stopping) return;
     stopping = true;
     console.log("yoi workspace backend stopping");
-    await backend.close();
+    // Bounded: the process is gone within 5 s whatever hangs (DESIGN §11).
+    const hardStop = setTimeout(() => {
+      console.error("yoi backend: graceful stop took too long; exiting");
+      Deno.exit(1);
+    }, 4_500);
+    let code = 0;
+    try {
+      await backend.close();
+    } catch (e) {
+      console.error(`yoi backend: close failed (${e instanceof Error ? e.name : "error"})`);
+      code = 1;
+    }
+    lock?.release();
     abort.abort();
     await server.finished;
-    Deno.exit(0);
+    clearTimeout(hardStop);
+    exitProcess(code);
   };
   Deno.addSignalListener("SIGTERM", shutdown);
   Deno.addSignalListener("SIGINT", shutdown);

@@ -111,6 +111,8 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   #intervalMs = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #removed = false;
+  /** Removed because the Backend is stopping, not because the connection was deleted. */
+  #shuttingDown = false;
 
   constructor(cfg: RemoteConfig, opts: RemoteHandleOptions = {}) {
     this.runtimeId = cfg.id;
@@ -430,15 +432,19 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     after: number,
     signal: AbortSignal,
   ): Promise<AsyncIterable<StreamFrame>> {
+    const ended = (): ControlFrame => ({
+      type: "stream.ended",
+      reason: this.#shuttingDown ? "shutdown" : "runtime_removed",
+    });
     const source = {
       runtimeId: this.runtimeId,
       acquire: async (): Promise<UpstreamLease | ControlFrame | null> => {
-        if (this.#removed) return { type: "stream.ended", reason: "runtime_removed" };
+        if (this.#removed) return ended();
         try {
           const { conn, client } = await this.#ready();
           return { client, retired: conn.retired.signal };
         } catch {
-          return this.#removed ? { type: "stream.ended", reason: "runtime_removed" } : null;
+          return this.#removed ? ended() : null;
         }
       },
     };
@@ -472,7 +478,9 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     this.#conn.retired.abort();
   }
 
+  /** The Backend is stopping: streams end with `shutdown`. */
   close(): Promise<void> {
+    this.#shuttingDown = true;
     this.remove();
     return Promise.resolve();
   }

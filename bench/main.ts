@@ -6,7 +6,7 @@
  *   deno task bench                  full run (a few minutes on 2 cores)
  *   deno task bench --quick          smaller counts, for a smoke check
  *   deno task bench --only 1,3       only some scenarios (1 proxy, 2 fan-out,
- *                                    3 events, 4 persistence, 5 startup)
+ *                                    3 events, 4 persistence, 5 startup, 6 limits)
  *   deno task bench --profile proxy  the proxied GET of scenario 1 at c=32 only
  *                                    (`fanout`: repeated GET /api/workers over
  *                                    32 runtimes; `events`: scenario 3) with the
@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { readProfile, renderProfile, summarizeProfile } from "./cpuprofile.ts";
 import { eventsScenario } from "./events.ts";
 import { fanoutProfileRun, fanoutScenario, healthScenario, startFleet } from "./fanout.ts";
+import { limitsScenario } from "./limits.ts";
 import { persistenceScenario } from "./persistence.ts";
 import { Procs } from "./procs.ts";
 import { proxyProfileRun, proxyScenario } from "./proxy.ts";
@@ -64,6 +65,19 @@ function settings(quick: boolean) {
       ? { events: 5000, workers: 20, connections: 100 }
       : { events: 20_000, workers: 50, connections: 100 },
     startup: { runs: quick ? 1 : 5, remotes: [0, 8], pollMs: 2, timeoutMs: 30_000 },
+    limits: quick
+      ? {
+        workerSteps: [0, 200, 1_000],
+        createConcurrency: 16,
+        logSizes: [1_000, 20_000] as [number, number],
+        pageSamples: 50,
+      }
+      : {
+        workerSteps: [0, 1_000, 10_000],
+        createConcurrency: 16,
+        logSizes: [1_000, 100_000] as [number, number],
+        pageSamples: 200,
+      },
   };
 }
 
@@ -103,8 +117,8 @@ async function main() {
   });
   if (args.help) {
     console.log(
-      "deno task bench [--quick] [--only 1,2,3,4,5] [--profile proxy|fanout|events]\n" +
-        "  1 proxy overhead, 2 fan-out, 3 event streaming, 4 persistence, 5 startup",
+      "deno task bench [--quick] [--only 1,2,3,4,5,6] [--profile proxy|fanout|events]\n" +
+        "  1 proxy overhead, 2 fan-out, 3 event streaming, 4 persistence, 5 startup, 6 limits",
     );
     return;
   }
@@ -117,7 +131,7 @@ async function main() {
     Deno.exit(2);
   }
   const only = new Set(
-    profile ? [profiled[profile]] : (args.only ?? "1,2,3,4,5").split(",").map(Number),
+    profile ? [profiled[profile]] : (args.only ?? "1,2,3,4,5,6").split(",").map(Number),
   );
   await Deno.mkdir(RESULTS, { recursive: true });
   const profDir = `${RESULTS}profile`;
@@ -176,6 +190,7 @@ async function main() {
       );
     }
     if (only.has(4)) await step("persistence", () => persistenceScenario(procs, cfg.persistence));
+    if (only.has(6)) await step("limits", () => limitsScenario(procs, cfg.limits));
     if (only.has(2) || only.has(5)) {
       const size = Math.max(only.has(2) ? Math.max(...cfg.fanout.sizes) : 0, 8);
       console.error(`… starting ${size} runtime processes (batches of ${cfg.fanout.batch})`);

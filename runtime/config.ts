@@ -12,13 +12,18 @@ import type { Engine, EngineEnv } from "./engine.ts";
 import { OpenAIEngine } from "./openai_engine.ts";
 import { apiKeyEnvName, OpenAIProfile } from "./openai_profile.ts";
 
+/** Per-turn output cap of a profile (bytes); the runtime default is 8 MiB (DESIGN §11). */
+const MaxOutputBytes = z.number().int().positive().optional();
+
 const EchoProfile = z.strictObject({
   engine: z.literal("echo"),
+  max_output_bytes: MaxOutputBytes,
   chunk_chars: z.number().int().positive().optional(),
   delay_ms: z.number().int().nonnegative().optional(),
 });
 const CommandProfile = z.strictObject({
   engine: z.literal("command"),
+  max_output_bytes: MaxOutputBytes,
   argv: z.array(z.string()).min(1),
   timeout_ms: z.number().int().positive().optional(),
   cwd: z.string().optional(),

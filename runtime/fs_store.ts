@@ -2,10 +2,17 @@
  * The file-system {@link EventStore}: one directory per worker holding an
  * atomically written `record.json` and an append-only `events.jsonl`.
  *
- * Appends are coalesced per worker into single writes on one long-lived file
- * handle; reads use an in-memory byte-offset index so a page near the end of a
- * large log reads only that page's bytes. Nothing this module throws or
- * reports names a path.
+ * Appends are coalesced per worker into single writes (one append queue per
+ * worker); open log handles are an LRU cache so 10,000 workers do not hold
+ * 10,000 descriptors; reads use an in-memory byte-offset index so a page near
+ * the end of a large log reads only that page's bytes from disk.
+ *
+ * A failed write (ENOSPC, EIO, EROFS, EDQUOT, …) rejects that append and every
+ * one queued behind it with 507 `store_unavailable`, and rolls the worker's log
+ * back to its last complete write (the partial tail is truncated before the
+ * next write), so no `seq` is skipped or reused: the next append must carry
+ * the seq after the last one written. Nothing this module throws or reports
+ * names a path.
  * @module
  */
 import { join } from "node:path";
@@ -49,6 +56,7 @@ interface WorkerState {
   id: string;
   dir: string;
   eventsPath: string;
+  /** Open append handle, while in the LRU cache of open logs. */
   file?: Deno.FsFile;
   /** Per written event: its seq and the byte range of its line (without "\n"). */
   seqs: number[];
@@ -61,9 +69,20 @@ interface WorkerState {
   queue: PendingAppend[];
   /** The running drain loop, while one is in flight; it never rejects. */
   writing?: Promise<void>;
-  /** Set after a failed write: the log tail is unknown until the store is reopened. */
-  failed: boolean;
+  /** Byte length of the log's complete, indexed writes. */
+  writtenEnd: number;
+  /** Set after a failed write: bytes past `writtenEnd` are cut before the next write. */
+  needsTruncate: boolean;
 }
+
+/** Options of an {@link FsStore}. */
+export interface FsStoreOptions {
+  /** Log files kept open for appending at once; least recently used are closed first. */
+  maxOpenFiles?: number;
+}
+
+/** Default bound of the open-log cache. */
+export const MAX_OPEN_FILES_DEFAULT = 128;
 
 /** Durable {@link EventStore} under `dataDir`; see the module doc for the layout. */
 export class FsStore implements EventStore {
@@ -72,12 +91,28 @@ export class FsStore implements EventStore {
   readonly #workersDir: string;
   readonly #workers = new Map<string, WorkerState>();
   readonly #creating = new Set<string>();
+  /** Workers whose log handle is open, least recently used first. */
+  readonly #open = new Map<string, WorkerState>();
+  readonly #maxOpen: number;
+  /** The last write failure's kind (e.g. "ENOSPC"), cleared by the next successful write. */
+  #writeError: string | undefined;
   #state: "new" | "open" | "closed" = "new";
 
   /** `dataDir` is created on {@link open} if missing. */
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: FsStoreOptions = {}) {
     this.#dataDir = dataDir;
     this.#workersDir = join(dataDir, "workers");
+    this.#maxOpen = Math.max(1, opts.maxOpenFiles ?? MAX_OPEN_FILES_DEFAULT);
+  }
+
+  /** Whether writes work, as far as the store knows; the failure kind when not. */
+  storeState(): { writable: boolean; reason?: string } {
+    return this.#writeError ? { writable: false, reason: this.#writeError } : { writable: true };
+  }
+
+  /** Number of log files currently held open (bounded by `maxOpenFiles`). */
+  get openFiles(): number {
+    return this.#open.size;
   }
 
   /** Restores every worker, repairing a torn last line left by a crash mid-append. */
@@ -119,8 +154,25 @@ export class FsStore implements EventStore {
         );
       }
     }
+    await this.probe();
     this.#state = "open";
     return { workers, diagnostics };
+  }
+
+  /**
+   * Finds out whether the folder takes writes (at start, so a start on a full
+   * disk still serves and says so; then while writes fail). Never rejects.
+   */
+  async probe(): Promise<void> {
+    const probe = join(this.#dataDir, ".write-probe");
+    try {
+      await Deno.writeFile(probe, new Uint8Array(512));
+      this.#writeError = undefined;
+    } catch (e) {
+      this.#writeError = ioKind(e);
+    } finally {
+      await Deno.remove(probe).catch(() => {});
+    }
   }
 
   /** Creates the worker's directory, empty log and record (atomically, fsynced). */
@@ -138,7 +190,7 @@ export class FsStore implements EventStore {
     try {
       await Deno.mkdir(w.dir);
       madeDir = true;
-      w.file = await Deno.open(w.eventsPath, { create: true, append: true });
+      (await Deno.open(w.eventsPath, { create: true, append: true })).close();
       const tmp = join(w.dir, RECORD_TMP);
       const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
       try {
@@ -151,30 +203,29 @@ export class FsStore implements EventStore {
       await syncDir(w.dir);
       await syncDir(this.#workersDir);
     } catch (e) {
-      w.file?.close();
       if (madeDir) await Deno.remove(w.dir, { recursive: true }).catch(() => {});
-      throw e instanceof Deno.errors.AlreadyExists
-        ? new ApiError("internal_error", `worker ${id} already exists`)
-        : wrap(`store create failed for worker ${id}`, e);
+      if (e instanceof Deno.errors.AlreadyExists) {
+        throw new ApiError("internal_error", `worker ${id} already exists`);
+      }
+      this.#writeError = ioKind(e);
+      throw unavailable(`the store could not create worker ${id}`, e);
     } finally {
       this.#creating.delete(id);
     }
-    if (this.#state !== "open") {
-      w.file?.close();
-      throw closedError();
-    }
+    if (this.#state !== "open") throw closedError();
     this.#workers.set(id, w);
   }
 
   /**
    * Queues `events` for the worker's log. Resolves once the bytes are handed to
    * the OS (no fsync); calls for one worker land and resolve in call order.
+   * The first event must carry the seq after the last one queued (or, after a
+   * failed write, the last one written): a seq is never skipped.
    */
   append(workerId: string, events: WorkerEvent[]): Promise<void> {
     try {
       this.#assertOpen();
       const w = this.#worker(workerId);
-      if (w.failed) throw unavailable(w.id);
       const enc = new TextEncoder();
       const pending: Omit<PendingAppend, "resolve" | "reject"> = {
         bytes: new Uint8Array(),
@@ -185,8 +236,12 @@ export class FsStore implements EventStore {
       let text = "";
       let seq = w.queuedSeq;
       for (const ev of events) {
-        if (ev.worker_id !== w.id || !Number.isSafeInteger(ev.seq) || ev.seq <= seq) {
-          throw new ApiError("internal_error", `out-of-order or foreign event for worker ${w.id}`);
+        if (ev.worker_id !== w.id || ev.seq !== seq + 1) {
+          // Also an append queued behind a failed write, carrying seqs that were rolled back.
+          throw new ApiError(
+            "internal_error",
+            `event out of sequence for worker ${w.id} (resume from the last written seq)`,
+          );
         }
         seq = ev.seq;
         text += JSON.stringify(ev) + "\n";
@@ -252,10 +307,7 @@ export class FsStore implements EventStore {
     try {
       await this.#syncAll();
     } finally {
-      for (const w of this.#workers.values()) {
-        w.file?.close();
-        w.file = undefined;
-      }
+      for (const w of this.#workers.values()) this.#closeHandle(w);
     }
   }
 
@@ -267,25 +319,72 @@ export class FsStore implements EventStore {
       try {
         await w.file.sync();
       } catch (e) {
-        throw wrap(`store flush failed for worker ${w.id}`, e);
+        throw unavailable(`store flush failed for worker ${w.id}`, e);
       }
     }));
+  }
+
+  /** The worker's append handle, opened on demand; closes the least recently used beyond the cap. */
+  async #handle(w: WorkerState): Promise<Deno.FsFile> {
+    this.#open.delete(w.id);
+    this.#open.set(w.id, w);
+    if (!w.file) {
+      w.file = await Deno.open(w.eventsPath, { create: true, append: true });
+    }
+    this.#evict(w);
+    return w.file;
+  }
+
+  /**
+   * Closes least recently used handles beyond the cap. A handle a drain is
+   * using stays open until its drain ends (then this runs again), so at rest
+   * at most `maxOpenFiles` logs are open.
+   */
+  #evict(keep?: WorkerState): void {
+    for (const [id, o] of this.#open) {
+      if (this.#open.size <= this.#maxOpen) break;
+      if (o === keep || o.writing) continue;
+      o.file?.close();
+      o.file = undefined;
+      this.#open.delete(id);
+    }
+  }
+
+  #closeHandle(w: WorkerState): void {
+    try {
+      w.file?.close();
+    } catch { /* already closed */ }
+    w.file = undefined;
+    this.#open.delete(w.id);
   }
 
   /** Writes queued appends, batching everything queued while a write is in flight. */
   async #drain(w: WorkerState): Promise<void> {
     while (w.queue.length > 0) {
       const batch = w.queue.splice(0);
+      const bytes = concat(batch.map((p) => p.bytes));
       try {
-        w.file ??= await Deno.open(w.eventsPath, { create: true, append: true });
-        await writeAll(w.file, concat(batch.map((p) => p.bytes)));
+        if (w.needsTruncate) {
+          // Cut the partial tail of the failed write so the log stays whole lines.
+          this.#closeHandle(w);
+          await Deno.truncate(w.eventsPath, w.writtenEnd);
+          w.needsTruncate = false;
+        }
+        await writeAll(await this.#handle(w), bytes);
       } catch (e) {
-        // A partial line may now end the log; refuse further appends until reopen.
-        w.failed = true;
-        const err = wrap(`store write failed for worker ${w.id}`, e);
+        // Refuse this batch and everything queued behind it, and roll the queue
+        // back to the last complete write: the caller resumes from that seq.
+        w.needsTruncate = true;
+        this.#closeHandle(w);
+        this.#writeError = ioKind(e);
+        w.queuedSeq = w.seqs.length > 0 ? w.seqs[w.seqs.length - 1] : 0;
+        w.queuedEnd = w.writtenEnd;
+        const err = unavailable(`the store could not write worker ${w.id}'s log`, e);
         for (const p of [...batch, ...w.queue.splice(0)]) p.reject(err);
         break;
       }
+      w.writtenEnd += bytes.length;
+      this.#writeError = undefined;
       for (const p of batch) {
         for (let i = 0; i < p.seqs.length; i++) {
           w.seqs.push(p.seqs[i]);
@@ -296,6 +395,7 @@ export class FsStore implements EventStore {
       }
     }
     w.writing = undefined;
+    this.#evict();
   }
 
   /** Loads one worker dir; returns undefined (with a diagnostic) when it has no valid record. */
@@ -325,12 +425,18 @@ export class FsStore implements EventStore {
     }
     const complete = bytes.lastIndexOf(NEWLINE) + 1;
     if (complete < bytes.length) {
-      const f = await Deno.open(w.eventsPath, { write: true });
       try {
-        await f.truncate(complete);
-        await f.sync();
-      } finally {
-        f.close();
+        const f = await Deno.open(w.eventsPath, { write: true });
+        try {
+          await f.truncate(complete);
+          await f.sync();
+        } finally {
+          f.close();
+        }
+      } catch (e) {
+        // A read-only or failing disk: serve the complete lines, cut the tail before the next write.
+        w.needsTruncate = true;
+        this.#writeError = ioKind(e);
       }
       diagnostics.push(diagnostic(
         "store_torn_line_truncated",
@@ -369,6 +475,7 @@ export class FsStore implements EventStore {
       ));
     }
     w.queuedEnd = complete;
+    w.writtenEnd = complete;
     this.#workers.set(id, w);
     return { record, events };
   }
@@ -396,7 +503,8 @@ function newWorkerState(id: string, dir: string): WorkerState {
     queuedEnd: 0,
     queuedSeq: 0,
     queue: [],
-    failed: false,
+    writtenEnd: 0,
+    needsTruncate: false,
   };
 }
 
@@ -416,11 +524,17 @@ function closedError(): ApiError {
   return new ApiError("runtime_stopping", "store is closed");
 }
 
-function unavailable(id: string): ApiError {
-  return new ApiError(
-    "internal_error",
-    `store log for worker ${id} is unavailable after a write failure`,
-  );
+/** 507 `store_unavailable` naming only the failure kind (e.g. ENOSPC), never a path. */
+function unavailable(what: string, e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  return new ApiError("store_unavailable", `${what} (${ioKind(e)})`);
+}
+
+/** The OS error code (ENOSPC, EIO, EROFS, EDQUOT, …) or the error's class name. */
+export function ioKind(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return code;
+  return e instanceof Error ? e.name : "error";
 }
 
 function parseLine(dec: TextDecoder, line: Uint8Array): WorkerEvent | undefined {

@@ -267,8 +267,53 @@ Deno.test("IO failures and closed-store calls throw path-free errors", async () 
     store = new FsStore(dir);
     await store.open();
     await Deno.remove(join(dir, "workers", id), { recursive: true });
-    await rejectsWith(store.append(id, [ev(id, 1)]), "internal_error", dir);
-    await rejectsWith(store.append(id, [ev(id, 1)]), "internal_error", dir); // stays failed
+    await rejectsWith(store.append(id, [ev(id, 1)]), "store_unavailable", dir);
+    await rejectsWith(store.append(id, [ev(id, 1)]), "store_unavailable", dir); // stays failed
+    await store.close();
+  });
+});
+
+Deno.test("open log files are bounded by an LRU; evicted logs reopen and keep appending in order", async () => {
+  await withDir(async (dir) => {
+    const store = new FsStore(dir, { maxOpenFiles: 4 });
+    await store.open();
+    const ids = Array.from({ length: 12 }, () => newWorkerId());
+    for (const id of ids) await store.createWorker(record(id));
+    assert.equal(store.openFiles, 0, "creating a worker keeps no handle open");
+    for (let round = 1; round <= 3; round++) {
+      await Promise.all(ids.map((id) => store.append(id, [ev(id, round)])));
+      // Writes in flight may hold a handle past the cap; at rest the cap holds.
+      assert.ok(store.openFiles <= 4, `${store.openFiles} open after round ${round}`);
+    }
+    for (const id of ids) {
+      assert.deepEqual((await store.read(id, 0, 10)).map((e) => e.seq), [1, 2, 3]);
+    }
+    await store.close();
+    assert.equal(store.openFiles, 0);
+  });
+});
+
+Deno.test("a failed write refuses what is queued behind it and rolls back to the last written seq", async () => {
+  await withDir(async (dir) => {
+    const id = newWorkerId();
+    const other = newWorkerId();
+    const store = new FsStore(dir, { maxOpenFiles: 1 });
+    await store.open();
+    await store.createWorker(record(id));
+    await store.createWorker(record(other));
+    await store.append(id, [ev(id, 1), ev(id, 2)]);
+    await store.append(other, [ev(other, 1)]); // closes id's handle (LRU of one)
+    // A real write failure: the worker's folder is gone, so the log cannot be opened.
+    // (A full disk is exercised with a real tmpfs in tests/durability_test.ts.)
+    await Deno.remove(join(dir, "workers", id), { recursive: true });
+    const failed = store.append(id, [ev(id, 3)]);
+    const queued = store.append(id, [ev(id, 4)]); // queued behind the failure: refused too
+    await rejectsWith(failed, "store_unavailable", dir);
+    await rejectsWith(queued, "store_unavailable", dir);
+    assert.equal(store.storeState().writable, false);
+    // The queue rolled back to seq 2: seq 4 would skip 3 and is refused; 3 is tried again.
+    await rejectsWith(store.append(id, [ev(id, 4)]), "internal_error", dir);
+    await rejectsWith(store.append(id, [ev(id, 3)]), "store_unavailable", dir);
     await store.close();
   });
 });

@@ -7,10 +7,13 @@ import { parseArgs } from "node:util";
 import { isLoopbackHost, isName, parseListen } from "../shared/mod.ts";
 import { parseRuntimeConfig, type RuntimeConfig } from "./config.ts";
 import { FsStore } from "./fs_store.ts";
+import { installLastResortHandler } from "./last_resort.ts";
 import { MemoryStore } from "./memory_store.ts";
-import { Runtime } from "./runtime.ts";
+import { fdLimit } from "./resilient_serve.ts";
+import { MAX_OUTPUT_BYTES_DEFAULT, MAX_WORKERS_DEFAULT, Runtime } from "./runtime.ts";
 import { serveRuntime } from "./server.ts";
 import { CapabilityVerifier, loadTrustKey, readTrustKeysFile } from "./capability.ts";
+import { lockStore, type StoreLock } from "./store_lock.ts";
 
 const HELP = `yoi worker-runtime
 
@@ -32,11 +35,16 @@ Usage: deno task runtime -- [options]
   --ping-interval SEC   WebSocket ping interval (default: 30)
   --ws-queue-max N      live events a WebSocket subscriber may lag behind before its
                         stream is closed as stream_lagging (default: 10000)
+  --max-workers N       workers this runtime holds at most; more answer 429
+                        runtime_at_capacity (default: ${MAX_WORKERS_DEFAULT})
+  --max-output-bytes N  output one turn may produce before it fails with output_limit,
+                        unless its profile sets max_output_bytes (default: ${MAX_OUTPUT_BYTES_DEFAULT})
   -h, --help            show this help
 
 Profiles ([profiles.NAME] in --config):
   engine = "echo"       answers with the input (chunk_chars, delay_ms)
   engine = "command"    runs argv per turn with the input on stdin (argv, timeout_ms, cwd, env)
+                        both also take max_output_bytes (overrides --max-output-bytes)
   engine = "openai"     an AI coding agent over any OpenAI-compatible Chat Completions server:
     base_url                "http://127.0.0.1:11434/v1" (Ollama), ".../v1" of llama.cpp, vLLM…
     model                   model name the server knows
@@ -54,6 +62,15 @@ Profiles ([profiles.NAME] in --config):
     max_retries             retries of 429/5xx/unreachable before output streamed (default 3)
     max_output_bytes        model text per turn before turn.failed output_limit (default 8 MiB)
     tool_output_max_bytes   bytes of one tool result (default 65536)
+
+One process per data folder: the fs store takes an exclusive lock on --data-dir;
+a second runtime on the same folder exits with code 2 and touches nothing.
+
+File descriptors: every connection, WebSocket and open worker log takes one. The
+limit is printed at start; raise it with \`ulimit -n 65536\` in the shell that
+starts the runtime, or LimitNOFILE=65536 in a systemd unit. Running out is
+survived (the listener is re-established once descriptors free up), but new
+connections are refused meanwhile.
 
 Browsers never call a Runtime: register it in the Workspace Backend instead.`;
 
@@ -87,6 +104,8 @@ async function main() {
         config: { type: "string" },
         "ping-interval": { type: "string", default: "30" },
         "ws-queue-max": { type: "string" },
+        "max-workers": { type: "string" },
+        "max-output-bytes": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -149,11 +168,9 @@ async function main() {
     }
   }
   const dataDir = args["data-dir"] ?? `.yoi/runtime-data/${id}`;
-  const store = args.store === "memory"
-    ? new MemoryStore()
-    : args.store === "fs"
-    ? new FsStore(dataDir)
-    : fail(`--store must be fs or memory, got "${args.store}"`);
+  if (args.store !== "fs" && args.store !== "memory") {
+    fail(`--store must be fs or memory, got "${args.store}"`);
+  }
   const ping = Number(args["ping-interval"]);
   if (!Number.isFinite(ping) || ping < 0) fail("--ping-interval must be a number of seconds");
   let queueMax: number | undefined;
@@ -164,19 +181,46 @@ async function main() {
     }
   }
 
-  const runtime = await Runtime.open({
-    runtimeId: id,
-    displayName: args["display-name"] ?? config.display_name,
-    store,
-    profiles: config.profiles,
-    defaultProfile: config.default_profile,
-    subscriberQueueMax: queueMax,
-    workspaceRoot: `${dataDir}/workspaces`,
-  });
+  const maxWorkers = positiveInt(args["max-workers"], "--max-workers");
+  const maxOutputBytes = positiveInt(args["max-output-bytes"], "--max-output-bytes");
+
+  // One writer per store: lock the folder before reading anything in it.
+  let lock: StoreLock | undefined;
+  let store: FsStore | MemoryStore;
+  if (args.store === "fs") {
+    try {
+      lock = await lockStore(dataDir);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    store = new FsStore(dataDir);
+  } else {
+    store = new MemoryStore();
+  }
+  installLastResortHandler("yoi runtime");
+
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.open({
+      runtimeId: id,
+      displayName: args["display-name"] ?? config.display_name,
+      store,
+      profiles: config.profiles,
+      defaultProfile: config.default_profile,
+      subscriberQueueMax: queueMax,
+      maxWorkers,
+      maxOutputBytes,
+      workspaceRoot: `${dataDir}/workspaces`,
+    });
+  } catch (e) {
+    lock?.release();
+    fail(`cannot open the store: ${(e as Error).message}`);
+  }
   for (const d of runtime.diagnostics) {
     console.error(`yoi runtime: ${d.severity}: ${d.code}: ${d.message}`);
   }
 
+  const fds = await fdLimit();
   const abort = new AbortController();
   const server = serveRuntime({
     runtime,
@@ -190,24 +234,56 @@ async function main() {
       const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
       console.log(
         `yoi runtime "${id}" listening on http://${host}:${addr.port} ` +
-          `(store: ${store.kind}, auth: ${authLabel(token, trust)})`,
+          `(store: ${store.kind}, auth: ${authLabel(token, trust)}, ` +
+          `open-file limit: ${fds ?? "unknown"})`,
       );
     },
+    onError: (what, err) => {
+      console.error(`yoi runtime: ${what}${err ? ` (${errorKind(err)})` : ""}`);
+    },
   });
+  const state = runtime.runtimeDiagnostics().find((d) => d.code === "store_unavailable");
+  if (state) console.error(`yoi runtime: warning: ${state.message}`);
 
   let shuttingDown = false;
   const shutdown = async () => {
     if (shuttingDown) return;
     shuttingDown = true;
     console.log(`yoi runtime "${id}" stopping`);
-    // Turns are cancelled and streams closed first so open WebSockets let the server finish.
-    await runtime.shutdown();
+    // Bounded: whatever happens, the process is gone within 5 s (DESIGN §11).
+    const hardStop = setTimeout(() => {
+      console.error(`yoi runtime "${id}": graceful stop took too long; exiting`);
+      Deno.exit(1);
+    }, 4_500);
+    let code = 0;
+    try {
+      // Turns are cancelled and streams ended first so open WebSockets let the server finish.
+      await runtime.shutdown();
+    } catch (e) {
+      console.error(`yoi runtime: store flush failed on stop (${errorKind(e)})`);
+      code = 1;
+    }
+    lock?.release();
     abort.abort();
     await server.finished;
-    Deno.exit(0);
+    clearTimeout(hardStop);
+    Deno.exit(code);
   };
   Deno.addSignalListener("SIGTERM", shutdown);
   Deno.addSignalListener("SIGINT", shutdown);
+}
+
+function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) fail(`${name} must be a positive integer`);
+  return n;
+}
+
+function errorKind(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  return e instanceof Error ? e.message : "error";
 }
 
 if (import.meta.main) await main();

@@ -41,9 +41,25 @@ export interface RuntimeOptions {
   defaultProfile?: string;
   /** Live events a subscriber may have queued before it is closed as lagging. */
   subscriberQueueMax?: number;
+  /** Workers this runtime holds at most; creating more answers 429 `runtime_at_capacity`. */
+  maxWorkers?: number;
+  /** Output bytes one turn may produce unless its profile says otherwise (`max_output_bytes`). */
+  maxOutputBytes?: number;
   /** Folder that holds one workspace folder per worker (engine `openai` tools act only there). */
   workspaceRoot?: string;
 }
+
+/** Default cap on workers per runtime. */
+export const MAX_WORKERS_DEFAULT = 10_000;
+/** Default per-turn output cap (DESIGN §11): 8 MiB. */
+export const MAX_OUTPUT_BYTES_DEFAULT = 8 * 1024 * 1024;
+/** Events waiting for the store to take writes again, per worker (turn ends and statuses only). */
+const DEFERRED_MAX = 32;
+/** Pause between retries of deferred writes (and store probes) while the store refuses writes. */
+const STORE_RETRY_MS = 1_000;
+
+/** An event not yet given a seq: its type and data. */
+type Pending = [WorkerEventType, Record<string, unknown>];
 
 interface WorkerState {
   record: WorkerRecord;
@@ -52,8 +68,20 @@ interface WorkerState {
   lastSeq: number;
   /** Last seq persisted and broadcast; subscribers switch to live at this point. */
   publishedSeq: number;
-  /** Tail of the in-flight appends; resolves when every recorded event is persisted. */
-  tail: Promise<void>;
+  /**
+   * The last append's settlement: resolves (never rejects) once every event
+   * recorded so far was written or refused. The store settles one worker's
+   * appends in call order, so the last one settling means all have.
+   */
+  tail: Promise<boolean>;
+  /** Set when a write failed; later inputs answer 507 until a write succeeds again. */
+  storeError: string | null;
+  /** Bumped on each write failure so the appends it refused roll seqs back only once. */
+  epoch: number;
+  /** Turn ends and statuses to record once the store takes writes again (bounded). */
+  deferred: Pending[];
+  /** A running attempt to record `deferred`. */
+  recovering?: Promise<boolean>;
   turnCount: number;
   lastOutcome: TurnOutcome | null;
   updatedAt: string;
@@ -62,7 +90,7 @@ interface WorkerState {
 }
 
 /** Why a turn's AbortSignal fired. */
-type AbortReason = "cancel" | "stop" | "shutdown";
+type AbortReason = "cancel" | "stop" | "shutdown" | "store" | "output_limit";
 
 export class Runtime {
   readonly runtimeId: string;
@@ -78,6 +106,12 @@ export class Runtime {
   #requests = new Map<string, Promise<WorkerDetail>>();
   #stopping = false;
   #queueMax: number;
+  #maxWorkers: number;
+  #maxOutput: number;
+  #creating = 0;
+  /** Workers with events waiting for the store; retried by one timer. */
+  #waiting = new Set<WorkerState>();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #workspaceRoot?: string;
 
   private constructor(opts: RuntimeOptions) {
@@ -87,6 +121,8 @@ export class Runtime {
     this.#profiles = { ...BUILTIN_PROFILES, ...opts.profiles };
     this.#defaultProfile = opts.defaultProfile ?? "echo";
     this.#queueMax = opts.subscriberQueueMax ?? 10_000;
+    this.#maxWorkers = opts.maxWorkers ?? MAX_WORKERS_DEFAULT;
+    this.#maxOutput = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES_DEFAULT;
     this.#workspaceRoot = opts.workspaceRoot;
   }
 
@@ -96,6 +132,7 @@ export class Runtime {
     const { workers, diagnostics } = await rt.#store.open();
     rt.diagnostics.push(...diagnostics);
     for (const w of workers) await rt.#restore(w);
+    if (rt.#store.storeState?.().writable === false) rt.#scheduleRetry();
     return rt;
   }
 
@@ -105,6 +142,31 @@ export class Runtime {
 
   get storeKind(): string {
     return this.#store.kind;
+  }
+
+  /**
+   * Start-up diagnostics plus the store's current state: `store_unavailable`
+   * when writes fail (a start on a full disk serves reads and says so here).
+   */
+  runtimeDiagnostics(): Diagnostic[] {
+    const out = [...this.diagnostics];
+    const state = this.#store.storeState?.();
+    const waiting = this.#waiting.size;
+    // A store that reports its state is believed; otherwise the last write of each worker.
+    const failing = state
+      ? (state.writable ? 0 : 1)
+      : [...this.#workers.values()].filter((w) => w.storeError !== null).length;
+    if (failing > 0 || waiting > 0) {
+      const reason = state?.reason ??
+        [...this.#workers.values()].find((w) => w.storeError)?.storeError ?? "write failed";
+      out.push(diagnostic(
+        "store_unavailable",
+        `The store does not take writes (${reason}); reads work, inputs answer 507 until ` +
+          `space returns${waiting ? ` (${waiting} worker(s) waiting to record)` : ""}.`,
+        "error",
+      ));
+    }
+    return out;
   }
 
   summary(): RuntimeSummary {
@@ -148,6 +210,16 @@ export class Runtime {
     if (req.request_id !== undefined) {
       const prior = this.#requests.get(req.request_id);
       if (prior) return prior.then((d) => this.getWorker(d.worker_id));
+    }
+    if (this.#workers.size + this.#creating >= this.#maxWorkers) {
+      return Promise.reject(
+        new ApiError(
+          "runtime_at_capacity",
+          `This runtime holds its maximum of ${this.#maxWorkers} workers.`,
+        ),
+      );
+    }
+    if (req.request_id !== undefined) {
       const p = this.#create(profile, req);
       this.#requests.set(req.request_id, p);
       p.catch(() => this.#requests.delete(req.request_id!));
@@ -166,43 +238,70 @@ export class Runtime {
       created_at: now,
       ...(req.request_id !== undefined ? { request_id: req.request_id } : {}),
     };
-    await this.#store.createWorker(record);
-    const w: WorkerState = {
-      record,
-      status: "idle",
-      lastSeq: 0,
-      publishedSeq: 0,
-      tail: Promise.resolve(),
-      turnCount: 0,
-      lastOutcome: null,
-      updatedAt: now,
-      subscribers: new Set(),
-    };
+    this.#creating++;
+    try {
+      await this.#store.createWorker(record);
+    } finally {
+      this.#creating--;
+    }
+    const w = newWorkerState(record, now);
     this.#workers.set(workerId, w);
-    this.#record(w, "worker.created", { profile, display_name: record.display_name });
-    this.#record(w, "worker.status", { status: "idle" });
-    await w.tail;
+    const ok = await this.#append(w, [
+      ["worker.created", { profile, display_name: record.display_name }],
+      ["worker.status", { status: "idle" }],
+    ]);
+    if (!ok) {
+      // The record exists but its log could not be started: the worker is
+      // listed, takes reads, and records its creation on the next input.
+      w.deferred.push(
+        ["worker.created", { profile, display_name: record.display_name }],
+        ["worker.status", { status: "idle" }],
+      );
+      this.#waiting.add(w);
+      this.#scheduleRetry();
+      throw storeUnavailable(w);
+    }
     return this.#detailOf(w);
   }
 
-  /** Starts a turn with `text`; rejects with `worker_busy` rather than queueing. */
+  /**
+   * Starts a turn with `text`; rejects with `worker_busy` rather than queueing,
+   * and with 507 `store_unavailable` (never `worker_busy`) while the worker's
+   * log cannot be written: the input is then not accepted and has no seq.
+   */
   async input(workerId: string, text: string): Promise<Ack> {
     this.#assertRunning();
     const w = this.#get(workerId);
     if (w.status === "stopped") {
       throw new ApiError("worker_stopped", `Worker ${workerId} is stopped.`);
     }
+    if (w.storeError !== null || w.deferred.length > 0) {
+      // Never `worker_busy` here: a turn the store failed is still ending.
+      if (w.status === "busy" || !(await this.#recover(w))) throw storeUnavailable(w);
+      this.#assertRunning();
+      if ((w.status as WorkerStatus) === "stopped") {
+        throw new ApiError("worker_stopped", `Worker ${workerId} is stopped.`);
+      }
+    }
     if (w.status === "busy") {
       throw new ApiError("worker_busy", `Worker ${workerId} is busy with a turn.`);
     }
     w.status = "busy";
-    const accepted = this.#record(w, "input.accepted", { text });
-    this.#record(w, "worker.status", { status: "busy" });
-    const turn = ++w.turnCount;
-    this.#record(w, "turn.started", { turn });
+    const turn = w.turnCount + 1;
+    const accepted = w.lastSeq + 1;
+    // One append: the input is accepted, and its turn started, completely or not at all.
+    const ok = await this.#append(w, [
+      ["input.accepted", { text }],
+      ["worker.status", { status: "busy" }],
+      ["turn.started", { turn }],
+    ]);
+    if (!ok) {
+      if (w.status === "busy") w.status = "idle";
+      throw storeUnavailable(w);
+    }
+    w.turnCount = turn;
     const abort = new AbortController();
     w.turn = { abort, done: this.#runTurn(w, turn, text, abort.signal, accepted) };
-    await w.tail;
     return { worker_id: workerId, status: w.status, seq: accepted };
   }
 
@@ -216,79 +315,99 @@ export class Runtime {
     // Let input() return its ack before the engine starts producing output.
     await Promise.resolve();
     const engine = this.#engineFor(w.record.profile);
+    const spec = this.#profiles[w.record.profile] as { max_output_bytes?: number } | undefined;
+    const maxOutput = spec?.max_output_bytes ?? this.#maxOutput;
+    const enc = new TextEncoder();
+    let outputBytes = 0;
     let result: TurnResult;
     try {
       result = await engine.runTurn({
         input: text,
         signal,
-        emit: (chunk: OutputChunk) => {
-          if (signal.aborted) return Promise.resolve();
+        emit: async (chunk: OutputChunk) => {
+          if (signal.aborted) return;
+          outputBytes += enc.encode(chunk.text).length;
+          if (outputBytes > maxOutput) {
+            w.turn?.abort.abort("output_limit" satisfies AbortReason);
+            return;
+          }
           const data: Record<string, unknown> = { text: chunk.text };
           if (chunk.stream) data.stream = chunk.stream;
-          this.#record(w, "output.delta", data);
-          return w.tail;
+          // A failed write aborts the turn (see #append); emit itself never rejects.
+          await this.#append(w, [["output.delta", data]]);
         },
         workerId: w.record.worker_id,
-        record: (type, data) => {
-          if (signal.aborted) return Promise.resolve();
-          this.#record(w, type, data);
-          return w.tail;
+        record: async (type, data) => {
+          if (signal.aborted) return;
+          // Like emit: a failed write aborts the turn; this never rejects.
+          await this.#append(w, [[type, data]]);
         },
         history: () => this.#historyBefore(w.record.worker_id, acceptedSeq),
       });
     } catch (_e) {
       result = { outcome: "failed", reason: "engine error" };
     }
-    if (signal.aborted) {
-      const why = signal.reason as AbortReason;
-      this.#record(w, "turn.cancelled", {
+    const why = signal.aborted ? signal.reason as AbortReason : undefined;
+    let end: Pending;
+    if (why === "store" || why === "output_limit") {
+      end = ["turn.failed", { turn, reason: why === "store" ? "store_unavailable" : why }];
+      w.lastOutcome = "failed";
+    } else if (why) {
+      end = ["turn.cancelled", {
         turn,
         reason: why === "cancel"
           ? "cancelled"
           : why === "stop"
           ? "worker stopped"
           : "runtime stopping",
-      });
+      }];
       w.lastOutcome = "cancelled";
     } else if (result.outcome === "completed") {
-      this.#record(w, "turn.completed", {
+      end = ["turn.completed", {
         ...result.data,
         turn,
         ...(result.exit_code !== undefined ? { exit_code: result.exit_code } : {}),
-      });
+      }];
       w.lastOutcome = "completed";
     } else {
-      this.#record(w, "turn.failed", {
+      end = ["turn.failed", {
         ...result.data,
         turn,
         reason: result.reason,
         ...(result.exit_code !== undefined ? { exit_code: result.exit_code } : {}),
-      });
+      }];
       w.lastOutcome = "failed";
     }
     w.turn = undefined;
-    if (w.status !== "stopped") {
-      w.status = "idle";
-      this.#record(w, "worker.status", { status: "idle" });
-    }
-    await w.tail;
+    const ends: Pending[] = [end];
+    const toIdle = w.status !== "stopped";
+    if (toIdle) ends.push(["worker.status", { status: "idle" }]);
+    // The worker reads idle once its turn's end is in the log (or waits for the store).
+    await this.#recordOrDefer(w, ends);
+    if (toIdle && w.status === "busy") w.status = "idle";
   }
 
   /** Aborts the running turn; the worker is idle and usable again. No-op when idle. */
   async cancel(workerId: string): Promise<Ack> {
     const w = this.#get(workerId);
+    await w.tail; // an input being accepted starts its turn first
     if (w.turn) {
       const t = w.turn;
       t.abort.abort("cancel" satisfies AbortReason);
       await t.done;
     }
     await w.tail;
-    return { worker_id: workerId, status: w.status, seq: w.lastSeq };
+    return { worker_id: workerId, status: w.status, seq: w.publishedSeq };
   }
 
-  /** Ends the worker for good, cancelling a running turn first. Idempotent. */
+  /**
+   * Ends the worker for good, cancelling a running turn first. Idempotent.
+   * Works while the store refuses writes: the worker is stopped at once and
+   * its stop is recorded once a write succeeds again.
+   */
   async stop(workerId: string): Promise<Ack> {
     const w = this.#get(workerId);
+    await w.tail; // an input being accepted starts its turn first
     if (w.status !== "stopped") {
       w.status = "stopped";
       if (w.turn) {
@@ -296,11 +415,13 @@ export class Runtime {
         t.abort.abort("stop" satisfies AbortReason);
         await t.done;
       }
-      this.#record(w, "worker.status", { status: "stopped" });
-      this.#record(w, "worker.stopped", {});
+      await this.#recordOrDefer(w, [["worker.status", { status: "stopped" }], [
+        "worker.stopped",
+        {},
+      ]]);
     }
     await w.tail;
-    return { worker_id: workerId, status: w.status, seq: w.lastSeq };
+    return { worker_id: workerId, status: w.status, seq: w.publishedSeq };
   }
 
   /** A page of the persisted log: events with `seq > after`. */
@@ -337,9 +458,13 @@ export class Runtime {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     const running = [...this.#workers.values()].filter((w) => w.turn);
     for (const w of running) w.turn!.abort.abort("shutdown" satisfies AbortReason);
     await Promise.all(running.map((w) => w.turn?.done));
+    // One last try at what waited for the store (turn ends after a full disk).
+    await Promise.all([...this.#workers.values()].map((w) => this.#recover(w)));
     await Promise.all([...this.#workers.values()].map((w) => w.tail));
     for (const w of this.#workers.values()) {
       for (const s of [...w.subscribers]) {
@@ -389,40 +514,102 @@ export class Runtime {
     return out;
   }
 
-  /** Assigns the next seq, persists, then publishes in seq order. Returns the seq. */
-  #record(w: WorkerState, type: WorkerEventType, data: Record<string, unknown>): number {
-    const event: WorkerEvent = {
+  /**
+   * Gives `items` the next seqs and appends them in one store call (all or
+   * nothing), then publishes them in seq order. Resolves true once written,
+   * false when the store refused them; never rejects. While the worker's store
+   * is failing nothing is tried (false at once, no seq used).
+   *
+   * On a failure the worker's seqs roll back to the last one written (the
+   * store refuses everything queued behind a failed write), the worker is
+   * marked store-unavailable and its running turn is aborted.
+   */
+  #append(w: WorkerState, items: Pending[]): Promise<boolean> {
+    if (w.storeError !== null) return Promise.resolve(false);
+    const at = new Date().toISOString();
+    const events: WorkerEvent[] = items.map(([type, data]) => ({
       seq: ++w.lastSeq,
       worker_id: w.record.worker_id,
-      at: new Date().toISOString(),
+      at,
       type,
       data,
-    };
-    w.updatedAt = event.at;
-    // The store resolves appends for one worker in call order, so publishing in
+    }));
+    w.updatedAt = at;
+    const epoch = w.epoch;
+    // The store settles appends for one worker in call order, so publishing in
     // `.then` keeps seq order while letting the store batch concurrent appends.
-    const appended = this.#store.append(w.record.worker_id, [event]);
-    const published = appended.then(() => {
-      w.publishedSeq = event.seq;
-      for (const s of w.subscribers) s.push(event);
+    const settled = this.#store.append(w.record.worker_id, events).then(() => {
+      w.publishedSeq = events[events.length - 1].seq;
+      for (const e of events) for (const s of w.subscribers) s.push(e);
+      return true;
+    }, (e) => {
+      if (epoch === w.epoch) {
+        w.epoch++;
+        w.lastSeq = w.publishedSeq;
+        w.storeError = e instanceof ApiError ? e.message : "the store refused a write";
+        w.turn?.abort.abort("store" satisfies AbortReason);
+        this.#scheduleRetry();
+      }
+      return false;
     });
-    w.tail = Promise.all([w.tail, published]).then(() => {});
-    return event.seq;
+    w.tail = settled;
+    return settled;
+  }
+
+  /** Appends `items`, or keeps them to record once the store takes writes again. */
+  async #recordOrDefer(w: WorkerState, items: Pending[]): Promise<void> {
+    if (await this.#append(w, items)) return;
+    w.deferred.push(...items);
+    // Bounded: keep the oldest (the turn's end) and the newest statuses.
+    if (w.deferred.length > DEFERRED_MAX) w.deferred.splice(2, w.deferred.length - DEFERRED_MAX);
+    this.#waiting.add(w);
+    this.#scheduleRetry();
+  }
+
+  /**
+   * While writes fail, retries every second: probes the store (so its state
+   * in diagnostics clears once space returns) and records what workers
+   * deferred (a turn's end, a stop), without waiting for the next input.
+   */
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#stopping) return;
+    this.#retryTimer = setTimeout(async () => {
+      try {
+        await this.#store.probe?.();
+        for (const w of [...this.#waiting]) {
+          if (this.#stopping) return;
+          if (w.status === "busy") continue; // its turn is still ending
+          if (await this.#recover(w)) this.#waiting.delete(w);
+        }
+      } catch { /* never rejects: #recover and probe report through state */ }
+      this.#retryTimer = undefined;
+      const unwritable = this.#store.storeState?.().writable === false;
+      if (this.#waiting.size > 0 || unwritable) this.#scheduleRetry();
+    }, STORE_RETRY_MS);
+  }
+
+  /** Tries to record what waited for the store; true once the worker's log takes writes. */
+  #recover(w: WorkerState): Promise<boolean> {
+    if (w.storeError === null && w.deferred.length === 0) return Promise.resolve(true);
+    w.recovering ??= (async () => {
+      await w.tail;
+      w.storeError = null; // try once more
+      const items = w.deferred.splice(0);
+      if (items.length === 0) return true;
+      if (await this.#append(w, items)) {
+        this.#waiting.delete(w);
+        return true;
+      }
+      w.deferred.unshift(...items);
+      return false;
+    })().finally(() => w.recovering = undefined);
+    return w.recovering;
   }
 
   async #restore({ record, events }: RestoredWorker): Promise<void> {
     const last = events[events.length - 1];
-    const w: WorkerState = {
-      record,
-      status: "idle",
-      lastSeq: last?.seq ?? 0,
-      publishedSeq: last?.seq ?? 0,
-      tail: Promise.resolve(),
-      turnCount: 0,
-      lastOutcome: null,
-      updatedAt: last?.at ?? record.created_at,
-      subscribers: new Set(),
-    };
+    const w = newWorkerState(record, last?.at ?? record.created_at);
+    w.lastSeq = w.publishedSeq = last?.seq ?? 0;
     let openTurn: number | null = null;
     for (const e of events) {
       if (e.type === "worker.status") w.status = e.data.status as WorkerStatus;
@@ -440,18 +627,20 @@ export class Runtime {
       this.#requests.set(record.request_id, Promise.resolve(this.#detailOf(w)));
     }
     if (w.status === "busy" || openTurn !== null) {
+      const repair: Pending[] = [];
       if (openTurn !== null) {
-        this.#record(w, "turn.failed", {
+        repair.push(["turn.failed", {
           turn: openTurn,
           reason: "the runtime restarted while this turn was running",
-        });
+        }]);
         w.lastOutcome = "failed";
       }
       if (w.status !== "stopped") {
         w.status = "idle";
-        this.#record(w, "worker.status", { status: "idle" });
+        repair.push(["worker.status", { status: "idle" }]);
       }
-      await w.tail;
+      // On a full disk the repair waits for the next successful write; the start goes on.
+      await this.#recordOrDefer(w, repair);
       this.diagnostics.push(diagnostic(
         "turn_interrupted_by_restart",
         `Worker ${record.worker_id} was busy when the runtime stopped; its turn was marked failed.`,
@@ -480,4 +669,30 @@ export class Runtime {
       last_turn_outcome: w.lastOutcome,
     };
   }
+}
+
+function newWorkerState(record: WorkerRecord, updatedAt: string): WorkerState {
+  return {
+    record,
+    status: "idle",
+    lastSeq: 0,
+    publishedSeq: 0,
+    tail: Promise.resolve(true),
+    storeError: null,
+    epoch: 0,
+    deferred: [],
+    turnCount: 0,
+    lastOutcome: null,
+    updatedAt,
+    subscribers: new Set(),
+  };
+}
+
+function storeUnavailable(w: WorkerState): ApiError {
+  return new ApiError(
+    "store_unavailable",
+    `Worker ${w.record.worker_id}'s log cannot be written now (${
+      w.storeError ?? "store unavailable"
+    }); reads work, try again once the store has space.`,
+  );
 }

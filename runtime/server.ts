@@ -20,6 +20,7 @@ import {
   secretsEqual,
   TranscriptQuerySchema,
 } from "../shared/mod.ts";
+import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
 import type { CapabilityVerifier } from "./capability.ts";
 
@@ -48,7 +49,17 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     console.error(`runtime ${runtime.runtimeId}: unexpected error: ${err.name}`);
     return errorResponse(new ApiError("internal_error", "The runtime hit an unexpected error."));
   });
-  app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
+  // A known path with a method it does not take answers 405 + Allow (DESIGN §4).
+  app.notFound((c) => {
+    const allow = allowedMethods(c.req.path);
+    if (allow) {
+      return errorResponse(
+        new ApiError("method_not_allowed", `This path takes ${allow.join(", ")}.`),
+        { allow: allow.join(", ") },
+      );
+    }
+    return errorResponse(new ApiError("not_found", "No such route."));
+  });
 
   // Every answer, errors included, names this runtime (DESIGN §4): the Backend
   // compares it with the id it expects and refuses an answer from another runtime.
@@ -81,7 +92,10 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     });
   }
 
-  app.get("/v1/runtime", (c) => c.json({ runtime: runtime.summary() }));
+  app.get(
+    "/v1/runtime",
+    (c) => c.json({ runtime: runtime.summary(), diagnostics: runtime.runtimeDiagnostics() }),
+  );
 
   app.get(
     "/v1/workers",
@@ -136,7 +150,41 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     return response;
   });
 
+  // Operations whose capability is false on this runtime (DESIGN §4): 501, not 404.
+  for (const [method, path] of UNSUPPORTED_ROUTES) {
+    app.on(method, path, () => {
+      throw new ApiError(
+        "unsupported_operation",
+        "This runtime does not offer that operation (its capability is false).",
+      );
+    });
+  }
+
   return app;
+}
+
+/** Routes of DESIGN §4 this runtime does not implement; they answer 501 `unsupported_operation`. */
+const UNSUPPORTED_ROUTES: [string, string][] = [
+  ["PATCH", "/v1/workers/:worker_id"],
+  ["DELETE", "/v1/workers/:worker_id"],
+  ["POST", "/v1/workers/:worker_id/restore"],
+  ["POST", "/v1/workers/:worker_id/pause"],
+  ["POST", "/v1/workers/:worker_id/resume"],
+];
+
+/** Every path this runtime answers, with its methods (GET implies HEAD in Hono). */
+const KNOWN_PATHS: [RegExp, string[]][] = [
+  [/^\/v1\/runtime$/, ["GET"]],
+  [/^\/v1\/workers$/, ["GET", "POST"]],
+  [/^\/v1\/workers\/[^/]+$/, ["GET", "PATCH", "DELETE"]],
+  [/^\/v1\/workers\/[^/]+\/(input|cancel|stop|restore|pause|resume)$/, ["POST"]],
+  [/^\/v1\/workers\/[^/]+\/(transcript|events)$/, ["GET"]],
+];
+
+/** The methods a known path takes, or undefined for an unknown path. */
+export function allowedMethods(path: string): string[] | undefined {
+  for (const [re, methods] of KNOWN_PATHS) if (re.test(path)) return methods;
+  return undefined;
 }
 
 /** WS close code used when the runtime ends a stream for a typed reason. */
@@ -163,7 +211,11 @@ function pumpEvents(
         }
       }
       const why = sub.closeReason;
-      if (why && socket.readyState === WebSocket.OPEN) {
+      if (why?.code === "runtime_stopping" && socket.readyState === WebSocket.OPEN) {
+        // Graceful stop (DESIGN §11): a clean end the client resumes from with its last seq.
+        socket.send(JSON.stringify({ type: "stream.ended", reason: "shutdown", after: lastSent }));
+        socket.close(1001, "shutdown");
+      } else if (why && socket.readyState === WebSocket.OPEN) {
         socket.send(JSON.stringify({
           type: "stream.closed",
           code: why.code,
@@ -182,17 +234,20 @@ function pumpEvents(
 export interface ServeRuntimeOptions extends RuntimeServerOptions {
   hostname: string;
   port: number;
-  signal?: AbortSignal;
+  signal: AbortSignal;
   onListen?: (addr: Deno.NetAddr) => void;
+  /** Listener loss (EMFILE) and re-listen reports. */
+  onError?: (what: string, err: unknown) => void;
 }
 
-/** Serves a Runtime over HTTP on Deno.serve. */
-export function serveRuntime(opts: ServeRuntimeOptions): Deno.HttpServer<Deno.NetAddr> {
+/** Serves a Runtime over HTTP; the listener is re-established after EMFILE. */
+export function serveRuntime(opts: ServeRuntimeOptions): ResilientServer {
   const app = createRuntimeApp(opts);
-  return Deno.serve({
+  return serveResilient({
     hostname: opts.hostname,
     port: opts.port,
     signal: opts.signal,
-    onListen: opts.onListen ?? (() => {}),
+    onListen: opts.onListen,
+    onError: opts.onError,
   }, app.fetch);
 }

@@ -1001,15 +1001,18 @@ Deno.test("SIGTERM: the runtime answers 503 while stopping, cancels turns and ex
       assert.ok(saw503 || sawClosed, "stopping was observable");
       if (!saw503) console.warn("note: the stopping window closed before a request landed");
 
-      // The open stream sees the turn end, then a typed close.
+      // The open stream sees the turn end, then `stream.ended` shutdown and close 1001 (DESIGN §11).
       const frames: unknown[] = [];
       for (let m = await ws.next(); m !== null; m = await ws.next()) frames.push(m);
       const events = frames.filter((f) => !isControlFrame(f)) as WorkerEvent[];
       assert.ok(events.some((e) => e.type === "turn.cancelled"), JSON.stringify(frames));
       const ctl = frames.filter(isControlFrame);
-      assert.deepEqual(ctl.map((f) => [f.type, f.code]), [["stream.closed", "runtime_stopping"]]);
+      assert.deepEqual(ctl.map((f) => [f.type, (f as { reason?: string }).reason]), [[
+        "stream.ended",
+        "shutdown",
+      ]]);
       assert.equal(ctl[0].after, events[events.length - 1].seq);
-      assert.equal(ws.closeEvent?.code, 4000);
+      assert.equal(ws.closeEvent?.code, 1001);
 
       const status = await rt.kill("SIGTERM"); // already exiting; waits for the status
       assert.equal(status.code, 0, rt.output);

@@ -29,6 +29,9 @@ export interface StoreOpenResult {
  * Persistence for a Runtime. Calls for one worker are issued in order by the
  * Runtime; `append` resolves once the events are handed to the OS (they then
  * survive a crash of this process). `flush` makes them durable on disk.
+ * A write that fails rejects with 507 `store_unavailable` (this append and any
+ * queued behind it); nothing of it is kept, and the next append carries the
+ * seq after the last one written.
  */
 export interface EventStore {
   /** Human name of the store kind, e.g. "memory" or "fs" (never a path). */
@@ -40,4 +43,8 @@ export interface EventStore {
   read(workerId: string, after: number, limit: number): Promise<WorkerEvent[]>;
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Whether writes currently work; the failure kind (e.g. "ENOSPC") when not. Optional. */
+  storeState?(): { writable: boolean; reason?: string };
+  /** Tries a small write to refresh {@link storeState}; never rejects. Optional. */
+  probe?(): Promise<void>;
 }

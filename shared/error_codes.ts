@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   duplicate_request: 409,
   unsupported_operation: 501,
   runtime_stopping: 503,
+  runtime_at_capacity: 429,
+  store_unavailable: 507,
   unauthorized: 401,
   internal_error: 500,
   // remote runtimes, as seen by the Backend

@@ -2,6 +2,7 @@
  * The one id rule of DESIGN §3, used by settings, registry, runtime and URLs.
  * @module
  */
+import { v7 as uuidv7 } from "uuid";
 import { z } from "zod";
 
 /** Runtime ids and profile names: lowercase, digits, `_` and `-`, 1–63 chars. */
@@ -28,25 +29,11 @@ export function isWorkerId(s: unknown): s is string {
   return typeof s === "string" && WORKER_ID_PATTERN.test(s);
 }
 
-let lastMs = 0;
-let counter = 0;
-
-/** A new UUIDv7; ids made in one process sort in creation order. */
-export function newWorkerId(now = Date.now()): string {
-  if (now <= lastMs) {
-    counter++;
-    now = lastMs;
-  } else {
-    lastMs = now;
-    counter = crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff;
-  }
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  const ms = BigInt(now);
-  for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  // 12-bit counter in rand_a keeps ids from one millisecond ordered.
-  b[6] = 0x70 | ((counter >> 8) & 0x0f);
-  b[7] = counter & 0xff;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+/**
+ * A new UUIDv7 (RFC 9562) from the maintained `uuid` package: its 32-bit
+ * per-millisecond counter (random start, rolling into the timestamp when it
+ * overflows) keeps ids unique and in creation order at any creation rate.
+ */
+export function newWorkerId(): string {
+  return uuidv7();
 }

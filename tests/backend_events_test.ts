@@ -236,3 +236,35 @@ Deno.test("events proxy: unknown worker or runtime → typed 404, the upgrade fa
   assert.equal(res.status, 400);
   assert.equal(ErrorBodySchema.parse(await res.json()).error.code, "invalid_id");
 });
+
+Deno.test("Backend SIGTERM: embedded and remote browser streams end with stream.ended shutdown (close 1001), exit 0 within 5 s", async () => {
+  await using rt = await RuntimeProcess.start({ id: "far" });
+  const bp = await BackendProcess.start({
+    config: `[[runtimes.remote]]\nid = "far"\nendpoint = "${rt.url}"\n`,
+  });
+  const near = (await bp.client.createWorker("embedded", {})).worker;
+  const far = (await bp.client.createWorker("far", {})).worker;
+  const socks = [
+    new EventSocket(bp.client.eventsUrl("embedded", near.worker_id, 0)),
+    new EventSocket(bp.client.eventsUrl("far", far.worker_id, 0)),
+  ];
+  for (const s of socks) {
+    assert.equal(await s.opened, true);
+    await s.waitFor("worker.created", (x) => x.events().length >= 1);
+  }
+  const t0 = Date.now();
+  const status = await bp.kill("SIGTERM");
+  const took = Date.now() - t0;
+  assert.equal(status.code, 0, bp.output);
+  assert.ok(took < 5_000, `stopped after ${took} ms`);
+  for (const s of socks) {
+    const close = await s.closed;
+    const last = s.frames.at(-1)!;
+    assert.deepEqual(
+      [last.type, last.reason],
+      ["stream.ended", "shutdown"],
+      JSON.stringify(s.frames),
+    );
+    assert.equal(close.code, 1001);
+  }
+});

@@ -3,7 +3,7 @@
  * free 127.0.0.1 port with its own temp state folder.
  * @module
  */
-import { spawnListening } from "./spawn.ts";
+import { assertNoUnhandledRejection, spawnListening } from "./spawn.ts";
 import { WorkspaceClient } from "../../shared/client.ts";
 
 const MAIN = new URL("../../backend/main.ts", import.meta.url).pathname;
@@ -91,7 +91,10 @@ export class BackendProcess {
     return bp;
   }
 
-  /** Sends a signal, waits for exit, and removes the temp state folder it created. */
+  /**
+   * Sends a signal, waits for exit, and removes the temp state folder it
+   * created. Throws if the process ever logged an unhandled promise rejection.
+   */
   async kill(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
     try {
       this.child.kill(signal);
@@ -99,6 +102,7 @@ export class BackendProcess {
     const status = await this.child.status;
     await this.#done; // so `output` holds every line the process wrote
     if (this.#ownsState) await Deno.remove(this.stateDir, { recursive: true }).catch(() => {});
+    assertNoUnhandledRejection("backend", this.output);
     return status;
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { spawnListening } from "./spawn.ts";
+import { assertNoUnhandledRejection, spawnListening } from "./spawn.ts";
 
 const MAIN = new URL("../../runtime/main.ts", import.meta.url).pathname;
 
@@ -34,6 +34,7 @@ export class RuntimeProcess {
   readonly id: string;
   #output: string[];
   #tmp: string[];
+  #done: Promise<void>;
 
   private constructor(
     child: Deno.ChildProcess,
@@ -41,6 +42,7 @@ export class RuntimeProcess {
     id: string,
     output: string[],
     tmp: string[],
+    done: Promise<void>,
   ) {
     this.child = child;
     this.port = port;
@@ -48,6 +50,7 @@ export class RuntimeProcess {
     this.id = id;
     this.#output = output;
     this.#tmp = tmp;
+    this.#done = done;
   }
 
   /** Everything the process printed so far (stdout and stderr). */
@@ -83,8 +86,8 @@ export class RuntimeProcess {
       args.push("--config", f);
     }
     args.push(...(opts.extraArgs ?? []));
-    const { child, port, output } = await spawnListening("runtime", args, env, 20_000);
-    return new RuntimeProcess(child, port, id, output, tmp);
+    const { child, port, output, done } = await spawnListening("runtime", args, env, 20_000);
+    return new RuntimeProcess(child, port, id, output, tmp, done);
   }
 
   /** Starts a runtime on a fixed port, retrying while the old process's socket lingers. */
@@ -101,13 +104,18 @@ export class RuntimeProcess {
     }
   }
 
-  /** Sends a signal and waits for the exit status. */
+  /**
+   * Sends a signal and waits for the exit status. Throws if the process ever
+   * logged an unhandled promise rejection (its last-resort handler fired).
+   */
   async kill(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
     try {
       this.child.kill(signal);
     } catch { /* already gone */ }
     const status = await this.child.status;
+    await this.#done; // so `output` holds every line the process wrote
     for (const f of this.#tmp) await Deno.remove(f).catch(() => {});
+    assertNoUnhandledRejection(`runtime ${this.id}`, this.output);
     return status;
   }
 

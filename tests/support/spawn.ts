@@ -4,6 +4,17 @@
  * @module
  */
 import { decodeText } from "../../shared/deno_ws.ts";
+import { UNHANDLED_REJECTION_MARKER } from "../../runtime/last_resort.ts";
+
+/**
+ * Throws when a child process's last-resort handler fired: an unhandled
+ * promise rejection is a bug even though the process kept serving.
+ */
+export function assertNoUnhandledRejection(label: string, output: string): void {
+  if (output.includes(UNHANDLED_REJECTION_MARKER)) {
+    throw new Error(`${label} had an unhandled promise rejection:\n${output}`);
+  }
+}
 
 export interface Spawned {
   child: Deno.ChildProcess;
