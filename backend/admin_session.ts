@@ -45,17 +45,20 @@ export class AdminSessions {
     return id;
   }
 
-  /** True when `id` names a live session (and refreshes its idle timer). */
-  async touch(id: string | undefined): Promise<boolean> {
-    if (!id || id.length > 100) return false;
+  /**
+   * When `id` names a live session: refreshes its idle timer and returns the session's audit
+   * label (`session:` + a prefix of the id's hash, never the id); else null.
+   */
+  async touch(id: string | undefined): Promise<string | null> {
+    if (!id || id.length > 100) return null;
     const h = await hashId(id);
     const last = this.#live.get(h);
-    if (last === undefined) return false;
+    if (last === undefined) return null;
     const now = this.#now();
     this.#live.delete(h);
-    if (now - last > SESSION_IDLE_MS) return false;
+    if (now - last > SESSION_IDLE_MS) return null;
     this.#live.set(h, now);
-    return true;
+    return `session:${h.slice(0, 12)}`;
   }
 
   /** Ends a session (logout); the old cookie is refused from then on. */

@@ -17,7 +17,7 @@ import {
 } from "../runtime/mod.ts";
 import { registerApiRoutes, validationHook } from "./api.ts";
 import { OpenStreams } from "./events_proxy.ts";
-import { AuditLog, auditMutations } from "./audit.ts";
+import { auditConfigIntent, AuditLog, auditMutations } from "./audit.ts";
 import {
   type BackendConfig,
   configFileName,
@@ -36,7 +36,7 @@ import { createWebApp } from "../web/workspace/mod.ts";
 import { STYLESHEET } from "../web/workspace/app.tsx";
 import { ISLAND_PREFIX } from "../web/workspace/kit/mod.ts";
 import { AdminSessions, LoginLimiter } from "./admin_session.ts";
-import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard } from "./security.ts";
+import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard, principalOf } from "./security.ts";
 import { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
 import type { TokenRefPolicy } from "./token_ref.ts";
 import { type BackendKey, CapabilityMinter, loadOrCreateBackendKey } from "./capability.ts";
@@ -226,9 +226,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   });
   app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
 
-  const hosts = { port: opts.port, extraHosts: config.allowedHosts };
+  const hosts = { port: opts.port, extraHosts: config.allowedHosts, listenHost: opts.listenHost };
   app.use("*", hostGuard(hosts));
-  app.use("/api/*", auditMutations(audit));
+  app.use("/api/*", auditMutations(audit, principalOf));
   // With an admin token (listening beyond loopback) pages are guarded too: they show the same data.
   // Browser login (DESIGN §8): the session cookie counts like the bearer token.
   const sessions = new AdminSessions();
@@ -252,6 +252,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     }),
   );
 
+  // After the guards and the body limit: a refused request is never "started".
+  app.use("/api/settings/*", auditConfigIntent(audit, principalOf));
+
   const startedAt = new Date().toISOString();
   const configState = () => ({ ok: liveConfig.ok, diagnostics: liveConfig.diagnostics });
   const streams = new OpenStreams();
@@ -262,7 +265,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       version: BACKEND_VERSION,
       started_at: startedAt,
       listen: `${opts.listenHost ?? "127.0.0.1"}:${opts.port}`,
-      allowed_hosts: [...allowedHosts({ port: opts.port, extraHosts: config.allowedHosts })],
+      allowed_hosts: [...allowedHosts(hosts)],
       admin_token_required: opts.adminToken !== undefined,
       fanout_deadline_ms: registry.fanoutDeadlineMs,
       remote_timeout_ms: opts.remoteTimeoutMs ?? DEFAULT_TIMEOUT_MS,

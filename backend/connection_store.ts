@@ -31,6 +31,8 @@ const RAW_TOKEN_FIELDS = ["token", "bearer_token", "access_token", "api_key", "p
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/;
+/** An unpaired UTF-16 surrogate: it cannot be written as UTF-8 into the config file. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 type Fields = "id" | "endpoint" | "display_name" | "token_ref";
 
@@ -80,6 +82,10 @@ function checkFields(
   if (endpoint !== undefined || required.includes("endpoint")) {
     if (typeof endpoint !== "string") {
       problems.push(diagnostic("invalid_endpoint", "Endpoint is required."));
+    } else if (LONE_SURROGATE.test(endpoint)) {
+      problems.push(
+        diagnostic("invalid_endpoint", "Endpoint must not contain unpaired surrogates."),
+      );
     } else {
       const p = endpointProblem(endpoint);
       if (p) problems.push(diagnostic("invalid_endpoint", `${p[0].toUpperCase()}${p.slice(1)}.`));
@@ -101,6 +107,10 @@ function checkFields(
           "invalid_display_name",
           "Display name must not contain control or bidi control characters.",
         ),
+      );
+    } else if (LONE_SURROGATE.test(display_name)) {
+      problems.push(
+        diagnostic("invalid_display_name", "Display name must not contain unpaired surrogates."),
       );
     }
   }

@@ -17,6 +17,8 @@ export interface HostOptions {
   port: number;
   /** Extra names, e.g. `"yoi.lan"` (listen port implied) or `"yoi.lan:8443"`. */
   extraHosts?: string[];
+  /** The address the Backend listens on; allowed too unless it is a wildcard (0.0.0.0, ::). */
+  listenHost?: string;
 }
 
 /**
@@ -26,6 +28,10 @@ export interface HostOptions {
 export function allowedHosts(opts: HostOptions): Set<string> {
   const { port } = opts;
   const out = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+  const listen = opts.listenHost?.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  if (listen && listen !== "0.0.0.0" && listen !== "::") {
+    out.add(listen.includes(":") ? `[${listen}]:${port}` : `${listen}:${port}`);
+  }
   for (const raw of opts.extraHosts ?? []) {
     const h = normalizeExtraHost(raw, port);
     if (h) out.add(h);
@@ -115,6 +121,17 @@ function originAllowed(req: Request, allowed: Set<string>): boolean {
   return origin.trim().toLowerCase() === `http://${host}`;
 }
 
+const PRINCIPALS = new WeakMap<Request, string>();
+
+/**
+ * Who made a request, for the audit log: `admin-token`, `session:<hash prefix>`, or
+ * `loopback` when no admin token is configured (the Backend then listens on loopback only).
+ * Never a token or a session id.
+ */
+export function principalOf(req: Request): string {
+  return PRINCIPALS.get(req) ?? "loopback";
+}
+
 /** What the admin guard needs beyond the token: browser sessions and the public paths. */
 export interface AdminGuardOptions {
   /** Logged-in browser sessions (DESIGN §8); their cookie counts like the bearer token. */
@@ -142,8 +159,13 @@ export function adminTokenGuard(
     const header = req.headers.get("authorization") ?? "";
     const m = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
     let ok = m !== null && await secretsEqual(m[1].trim(), token);
+    if (ok) PRINCIPALS.set(req, "admin-token");
     if (!ok && opts.sessions) {
-      ok = await opts.sessions.touch(readCookie(req.headers.get("cookie"), SESSION_COOKIE));
+      const session = await opts.sessions.touch(
+        readCookie(req.headers.get("cookie"), SESSION_COOKIE),
+      );
+      if (session) PRINCIPALS.set(req, session);
+      ok = session !== null;
     }
     if (!ok) {
       const page = req.method === "GET" && !path.startsWith("/api/") && !isWebSocketUpgrade(req);

@@ -33,7 +33,8 @@ export interface TokenRefPolicy {
 
 /** Is `s` shaped like a ref (syntax only; see {@link tokenRefProblem} for the policy)? */
 export function isTokenRef(s: unknown): s is string {
-  return typeof s === "string" && TOKEN_REF_PATTERN.test(s);
+  return typeof s === "string" && TOKEN_REF_PATTERN.test(s) &&
+    !/[\p{Cs}\u202a-\u202e\u2066-\u2069]/u.test(s);
 }
 
 /**

@@ -688,9 +688,11 @@ Deno.test("audit log: one line per mutating request, ids and outcome, no bodies"
       "at",
       "operation",
       "outcome",
+      "principal",
       "runtime_id",
       "worker_id",
     ]);
+    assert.equal(entry.principal, "loopback", `line ${i + 1}: no admin token configured`);
     assert.ok(!Number.isNaN(Date.parse(entry.at)), `line ${i + 1}: bad time ${entry.at}`);
     const want = expected[i];
     assert.equal(entry.operation, want.operation, `line ${i + 1}: ${l}`);
