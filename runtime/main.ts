@@ -14,6 +14,14 @@ import { MAX_OUTPUT_BYTES_DEFAULT, MAX_WORKERS_DEFAULT, Runtime } from "./runtim
 import { serveRuntime } from "./server.ts";
 import { CapabilityVerifier, loadTrustKey, readTrustKeysFile } from "./capability.ts";
 import { lockStore, type StoreLock } from "./store_lock.ts";
+import {
+  readTrustFile,
+  TRUST_FILE,
+  trustAdd,
+  TrustError,
+  trustList,
+  trustRevoke,
+} from "./trust_store.ts";
 
 const HELP = `yoi worker-runtime
 
@@ -31,6 +39,7 @@ Usage: deno task runtime -- [options]
                         ("ed25519:…", as GET /api/backend public_key and
                         \`deno task dev -- key show\` print it); repeatable, for rotation
   --trust-keys-file F   more trusted keys, one per line (# comments)
+                        (keys added with \`trust add\` are read from the data folder too)
   --config FILE         runtime config (TOML): display_name, default_profile, [profiles.*]
   --ping-interval SEC   WebSocket ping interval (default: 30)
   --ws-queue-max N      live events a WebSocket subscriber may lag behind before its
@@ -40,6 +49,13 @@ Usage: deno task runtime -- [options]
   --max-output-bytes N  output one turn may produce before it fails with output_limit,
                         unless its profile sets max_output_bytes (default: ${MAX_OUTPUT_BYTES_DEFAULT})
   -h, --help            show this help
+
+Trust (capability tokens), kept in <data-dir>/trusted-keys.json (0600):
+  trust add KEY [--name NAME] [--replace]   trust a Backend key (NAME default: backend);
+                        a different key for a NAME in use needs --replace (the old one is revoked)
+  trust list            trusted keys and the revocation history
+  trust revoke NAME|KID revoked keys are never trusted again
+  (each takes --id ID or --data-dir DIR to find the folder)
 
 Profiles ([profiles.NAME] in --config):
   engine = "echo"       answers with the input (chunk_chars, delay_ms)
@@ -86,12 +102,52 @@ function authLabel(token: string | undefined, trust: CapabilityVerifier | undefi
   return parts.length ? parts.join(" or ") : "none";
 }
 
+/** `trust add KEY [--name N] [--replace] | list | revoke NAME|KID`, on the data folder's file. */
+async function trustCommand(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        id: { type: "string", default: "local" },
+        "data-dir": { type: "string" },
+        name: { type: "string" },
+        replace: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const { values: v, positionals: [op, arg, ...rest] } = parsed;
+  const path = `${v["data-dir"] ?? `.yoi/runtime-data/${v.id}`}/${TRUST_FILE}`;
+  try {
+    if (op === "add" && arg && !rest.length) {
+      console.log(await trustAdd(path, arg, { name: v.name, replace: v.replace }));
+    } else if (op === "list" && !arg) {
+      console.log(await trustList(path));
+    } else if (op === "revoke" && arg && !rest.length) {
+      console.log(await trustRevoke(path, arg));
+    } else {
+      fail(
+        "usage: trust add KEY [--name NAME] [--replace] | trust list | trust revoke NAME|KID " +
+          "[--id ID | --data-dir DIR]",
+      );
+    }
+  } catch (e) {
+    fail(e instanceof TrustError ? e.message : `trust: ${(e as Error).message}`);
+  }
+}
+
 async function main() {
+  const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+  if (argv[0] === "trust") return await trustCommand(argv.slice(1));
   let args;
   try {
     args = parseArgs({
       // `deno task runtime -- …` passes the "--" through.
-      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      args: argv,
       options: {
         id: { type: "string", default: "local" },
         "display-name": { type: "string" },
@@ -133,7 +189,16 @@ async function main() {
       fail(`--token-env ${args["token-env"]}: that environment variable is empty or unset`);
     }
   }
+  // The data folder holds the managed trust file too (`trust add|list|revoke`).
+  const dataDir = args["data-dir"] ?? `.yoi/runtime-data/${id}`;
   const trustTexts = [...(args["trust-key"] ?? [])];
+  let managed;
+  try {
+    managed = await readTrustFile(`${dataDir}/${TRUST_FILE}`);
+  } catch (e) {
+    fail(`${TRUST_FILE}: ${(e as Error).message}`);
+  }
+  trustTexts.push(...managed.keys.map((k) => k.key));
   if (args["trust-keys-file"]) {
     try {
       trustTexts.push(...await readTrustKeysFile(args["trust-keys-file"]));
@@ -142,7 +207,8 @@ async function main() {
     }
   }
   let trust: CapabilityVerifier | undefined;
-  if (trustTexts.length) {
+  // Once trust is managed, it stays required: revoking the last key must not open the runtime.
+  if (trustTexts.length || managed.revoked.length) {
     const keys = [];
     for (const t of trustTexts) {
       try {
@@ -151,6 +217,8 @@ async function main() {
         fail(`--trust-key: ${(e as Error).message}`);
       }
     }
+    const revoked = keys.find((k) => managed.revoked.some((r) => r.kid === k.kid));
+    if (revoked) fail(`--trust-key: key ${revoked.kid} was revoked (see trust list)`);
     trust = new CapabilityVerifier(id, keys);
   }
   if (!isLoopbackHost(listen.hostname) && !token && !trust) {
@@ -167,7 +235,6 @@ async function main() {
       fail(e instanceof Deno.errors.NotFound ? "--config file not found" : (e as Error).message);
     }
   }
-  const dataDir = args["data-dir"] ?? `.yoi/runtime-data/${id}`;
   if (args.store !== "fs" && args.store !== "memory") {
     fail(`--store must be fs or memory, got "${args.store}"`);
   }

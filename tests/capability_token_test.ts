@@ -221,3 +221,49 @@ Deno.test("capability tokens: the whole worker flow through a Backend that holds
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("capability tokens: managed trust — trust add, then revoke ends the key at the next start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "yoi-cap-trust-" });
+  const RUNTIME = new URL("../runtime/main.ts", import.meta.url).pathname;
+  const trust = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", RUNTIME, "trust", ...args, "--data-dir", `${dir}/data`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, text: dec.decode(out.stdout) + dec.decode(out.stderr) };
+  };
+  try {
+    await Deno.mkdir(`${dir}/k`);
+    const key = await keyIn(`${dir}/k`);
+    assert.equal((await trust("add", key.publicKey)).code, 0);
+    assert.equal((await Deno.stat(`${dir}/data/trusted-keys.json`)).mode! & 0o777, 0o600);
+    const m = new CapabilityMinter(key);
+    {
+      await using rt = await RuntimeProcess.start({
+        id: "tr",
+        store: "fs",
+        dataDir: `${dir}/data`,
+      });
+      const r = await send(`${rt.url}/v1/runtime`, "GET", await m.read("tr"));
+      assert.equal(r.status, 200, "a key from the trust file is accepted");
+    }
+    assert.equal((await trust("revoke", "backend")).code, 0);
+    assert.match((await trust("list")).text, /revoked:\n {2}backend {2}kid \S+ {2}revoked /);
+    {
+      await using rt = await RuntimeProcess.start({
+        id: "tr",
+        store: "fs",
+        dataDir: `${dir}/data`,
+      });
+      const r = await send(`${rt.url}/v1/runtime`, "GET", await m.read("tr"));
+      assert.equal(r.status, 401, "a revoked key is refused");
+    }
+    const again = await trust("add", key.publicKey);
+    assert.equal(again.code, 2, "a revoked key is never trusted again");
+    assert.match(again.text, /was revoked/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
