@@ -54,7 +54,6 @@ export const ERROR_CODES = {
   host_not_allowed: 403,
   csrf_rejected: 403,
   admin_token_required: 401,
-  login_rate_limited: 429,
   audit_unavailable: 503,
   // diagnostics only
   store_torn_line_truncated: 200,
