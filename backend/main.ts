@@ -14,7 +14,8 @@ import { log } from "./log.ts";
 import { loadOrCreateBackendKey } from "./capability.ts";
 import { assertListenAllowed } from "./security.ts";
 
-const HELP = `yoi Workspace Backend
+/** The usage text, also printed by the dev launcher (`backend/dev.ts`). */
+export const HELP = `yoi Workspace Backend
 
 Usage: deno task dev -- [options]
 
@@ -124,9 +125,10 @@ async function keyCommand(argv: string[]): Promise<void> {
 }
 
 async function main() {
-  const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
-  // `deno task dev -- key show` arrives as `--dev -- key show`.
-  const command = argv.filter((a) => a !== "--" && a !== "--dev");
+  // `deno task … -- --flag` may pass "--" anywhere (after a task's own flags): drop it.
+  const argv = Deno.args.filter((a) => a !== "--");
+  // Under a watcher with `--dev`, `key show` may arrive as `--dev key show`.
+  const command = argv.filter((a) => a !== "--dev");
   if (command[0] === "key") return await keyCommand(command.slice(1));
   let args;
   try {

@@ -141,12 +141,12 @@ async function trustCommand(argv: string[]): Promise<void> {
 }
 
 async function main() {
-  const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+  // `deno task runtime -- …` passes "--" through, possibly anywhere: drop it.
+  const argv = Deno.args.filter((a) => a !== "--");
   if (argv[0] === "trust") return await trustCommand(argv.slice(1));
   let args;
   try {
     args = parseArgs({
-      // `deno task runtime -- …` passes the "--" through.
       args: argv,
       options: {
         id: { type: "string", default: "local" },
