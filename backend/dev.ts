@@ -6,7 +6,7 @@
  * passed on and the launcher ends with the child, so nothing is left behind.
  * @module
  */
-import { HELP } from "./main.ts";
+import { HELP, parseBackendArgs } from "./main.ts";
 
 const PERMISSIONS = [
   "--allow-net",
@@ -23,9 +23,16 @@ async function launch(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const main = new URL("./main.ts", import.meta.url).pathname;
   // A one-shot command (`key show`) runs once, without the watcher, and ends.
   const oneShot = args[0] === "key";
+  try {
+    if (!oneShot) parseBackendArgs(args);
+  } catch (e) {
+    console.error(`yoi backend: ${(e as Error).message}`);
+    console.error("Usage: deno task dev -- [options]   (deno task dev -- --help lists them)");
+    return 2;
+  }
+  const main = new URL("./main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: oneShot
       ? ["run", ...PERMISSIONS, main, ...args]
