@@ -26,6 +26,7 @@ import {
   TranscriptQuerySchema,
 } from "../shared/mod.ts";
 import { type OpenStreams, proxyEvents } from "./events_proxy.ts";
+import type { LiveHub } from "./live_hub.ts";
 import type { RuntimeRegistry } from "./registry.ts";
 import type { RuntimeHandle } from "./runtime_handle.ts";
 
@@ -33,6 +34,8 @@ export interface ApiDeps {
   registry: RuntimeRegistry;
   /** Open browser event streams (drained on a graceful stop). */
   streams?: OpenStreams;
+  /** The live lists behind `GET /api/live`. */
+  live?: LiveHub;
   /** The Backend's own read-only settings for `GET /api/backend`. */
   info: () => BackendInfo;
 }
@@ -133,6 +136,15 @@ const routes = {
     request: { params: WorkerParams, query: TranscriptQuerySchema },
     responses: { 200: json(TranscriptEnvelopeSchema, "Transcript page"), ...errors },
   }),
+  live: route({
+    method: "get",
+    path: "/api/live",
+    summary: "WebSocket: live workers/runtimes lists (subscribe, then snapshot, upsert, remove)",
+    responses: {
+      101: { description: "Switching to WebSocket" },
+      400: json(ErrorBodySchema, "Not a WebSocket upgrade"),
+    },
+  }),
   events: route({
     method: "get",
     path: "/api/runtimes/{runtime_id}/workers/{worker_id}/events",
@@ -221,6 +233,14 @@ export function registerApiRoutes(app: OpenAPIHono, deps: ApiDeps): void {
     const p = c.req.valid("param");
     const q = c.req.valid("query");
     return c.json(await target(p).transcript(p.worker_id, q.after, q.limit), 200);
+  });
+
+  app.openapi(routes.live, (c) => {
+    if (!deps.live || c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError("invalid_request", "This route needs a WebSocket upgrade.");
+    }
+    // deno-lint-ignore no-explicit-any
+    return deps.live.accept(c.req.raw) as any;
   });
 
   app.openapi(routes.events, async (c) => {

@@ -17,6 +17,7 @@ import {
 } from "../runtime/mod.ts";
 import { registerApiRoutes, validationHook } from "./api.ts";
 import { OpenStreams } from "./events_proxy.ts";
+import { LiveHub } from "./live_hub.ts";
 import { auditConfigIntent, AuditLog, auditMutations } from "./audit.ts";
 import {
   type BackendConfig,
@@ -258,9 +259,11 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const startedAt = new Date().toISOString();
   const configState = () => ({ ok: liveConfig.ok, diagnostics: liveConfig.diagnostics });
   const streams = new OpenStreams();
+  const live = new LiveHub(registry);
   registerApiRoutes(app, {
     registry,
     streams,
+    live,
     info: () => ({
       version: BACKEND_VERSION,
       started_at: startedAt,
@@ -304,6 +307,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     config,
     async close() {
       await watcher.close();
+      live.close();
       await registry.close();
       // Streams now end with `stream.ended {reason: "shutdown"}`: let those frames out.
       await streams.drain(1000);
