@@ -268,3 +268,93 @@ Deno.test("Backend SIGTERM: embedded and remote browser streams end with stream.
     assert.equal(close.code, 1001);
   }
 });
+
+Deno.test("an event type the Backend does not know reaches the browser, seq contiguous (DESIGN §11)", async () => {
+  const wid = "0190a000-0000-7000-8000-0000000000aa";
+  const now = new Date().toISOString();
+  const header = { "yoi-runtime-id": "future" };
+  // FAKE: a runtime from the future that emits an event type this Backend does not know.
+  // A real runtime of this version cannot emit one, so its few answers are scripted here.
+  const fake = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/v1/runtime") {
+      return Response.json({
+        runtime: {
+          runtime_id: "future",
+          display_name: "Future",
+          status: "running",
+          protocol: { name: "yoi-worker-runtime", version: 1 },
+          capabilities: {
+            list_workers: true,
+            worker_detail: true,
+            create_worker: true,
+            input: true,
+            stop: true,
+            cancel: true,
+            transcript: true,
+            events_ws: true,
+          },
+          profiles: ["echo"],
+          worker_count: 1,
+          os: "linux",
+          arch: "x86_64",
+          started_at: now,
+        },
+        diagnostics: [],
+      }, { headers: header });
+    }
+    if (path === `/v1/workers/${wid}`) {
+      return Response.json({
+        worker: {
+          runtime_id: "future",
+          worker_id: wid,
+          display_name: "w",
+          profile: "echo",
+          status: "idle",
+          created_at: now,
+          updated_at: now,
+          last_seq: 3,
+          turn_count: 0,
+          last_turn_outcome: null,
+        },
+      }, { headers: header });
+    }
+    if (path === `/v1/workers/${wid}/events`) {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onopen = () => {
+        const ev = (seq: number, type: string) =>
+          socket.send(JSON.stringify({ seq, worker_id: wid, at: now, type, data: { n: seq } }));
+        socket.send(
+          JSON.stringify({ type: "stream.opened", runtime_id: "future", worker_id: wid, after: 0 }),
+        );
+        ev(1, "worker.created");
+        ev(2, "future.kind");
+        ev(3, "worker.status");
+      };
+      return response;
+    }
+    return Response.json({ error: { code: "not_found", message: "no" }, diagnostics: [] }, {
+      status: 404,
+      headers: header,
+    });
+  });
+  try {
+    await using bp = await BackendProcess.start({
+      config:
+        `[[runtimes.remote]]\nid = "future"\nendpoint = "http://127.0.0.1:${fake.addr.port}"\n`,
+    });
+    await using sock = new EventSocket(bp.client.eventsUrl("future", wid, 0));
+    assert.equal(await sock.opened, true);
+    await sock.waitFor("three events", (s) => s.frames.filter((f) => "seq" in f).length >= 3);
+    const events = sock.frames.filter((f) => "seq" in f);
+    assert.deepEqual(events.map((f) => [f.seq, f.type]), [
+      [1, "worker.created"],
+      [2, "future.kind"],
+      [3, "worker.status"],
+    ]);
+    assert.deepEqual(events[1].data, { n: 2 }, "forwarded as sent");
+    assert.ok(!sock.frames.some((f) => f.type === "stream.error"));
+  } finally {
+    await fake.shutdown();
+  }
+});
