@@ -1,0 +1,135 @@
+/**
+ * The worker console's lifecycle controls in a real browser, by keyboard only (issue 17):
+ * Enter sends, Ctrl+C pauses, Enter resumes, Escape leaves the input, Ctrl+X cancels, and a
+ * stopped worker is restored from its console; the shortcuts are listed in a help popover.
+ * Real Backend process with a slow echo profile on its embedded runtime.
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { BackendProcess } from "../support/backend_process.ts";
+import {
+  browserTest,
+  launchBrowser,
+  screenshot,
+  seriousA11yViolations,
+} from "../support/browser.ts";
+
+const SLOW = `[profiles.slow]\nengine="echo"\nchunk_chars=1\ndelay_ms=40\n`;
+const WAIT = 30_000;
+
+async function waitForStatus(page: Page, status: string) {
+  await page.locator(".console-status .badge", { hasText: status }).waitFor({ timeout: WAIT });
+}
+
+/** Presses Tab until `isTarget` holds for the focused element (bounded). */
+async function tabTo(page: Page, what: string, isTarget: () => boolean) {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(isTarget)) return;
+  }
+  throw new Error(`Tab never reached ${what}`);
+}
+
+/** Length of the console's last output block. */
+function outputLength(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const outs = document.querySelectorAll(".console-block.output");
+    return (outs[outs.length - 1]?.textContent ?? "").length;
+  });
+}
+
+browserTest("console: keyboard-only pause, resume, cancel and restore", async () => {
+  await using be = await BackendProcess.start({ embeddedConfig: SLOW });
+  await using browser = await launchBrowser();
+  const page = await browser.newPage();
+  const { worker } = await be.client.createWorker("embedded", {
+    profile: "slow",
+    display_name: "Keys",
+  });
+  const wid = worker.worker_id;
+  await page.goto(`${be.url}/runtimes/embedded/workers/${wid}`);
+  await page.locator('.console-conn[data-conn="live"]').waitFor({ timeout: WAIT });
+  const log = page.getByRole("log", { name: "Transcript" });
+
+  // The help popover lists the shortcuts; it opens with the keyboard.
+  await tabTo(page, "the shortcuts help", () => document.activeElement?.tagName === "SUMMARY");
+  await page.keyboard.press("Enter");
+  const help = page.locator(".console-help dl");
+  await help.waitFor();
+  const helpText = (await help.textContent())!;
+  for (const k of ["Ctrl+C", "Ctrl+X", "Enter", "Escape"]) {
+    assert.ok(helpText.includes(k), `help lists ${k}: ${helpText}`);
+  }
+  const v = await seriousA11yViolations(page);
+  assert.deepEqual(v, [], `console with help: ${JSON.stringify(v)}`);
+  await screenshot(page, "worker-console-shortcuts-light");
+  await page.keyboard.press("Enter"); // closes it again
+
+  // Type and send with Enter; Send becomes Cancel turn while the turn runs.
+  await tabTo(page, "the input", () => document.activeElement?.id === "console-input");
+  const text = "abcdefghijklmnopqrstuvwxyz".repeat(4);
+  await page.keyboard.type(text);
+  await page.keyboard.press("Enter");
+  await waitForStatus(page, "busy");
+  await page.getByRole("button", { name: "Cancel turn" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Send" }).count(), 0);
+  await page.waitForFunction(() => {
+    const outs = document.querySelectorAll(".console-block.output");
+    return (outs[outs.length - 1]?.textContent ?? "").length >= 3;
+  });
+
+  // Ctrl+C pauses (the input is empty: nothing selected to copy).
+  await page.keyboard.press("Control+c");
+  await waitForStatus(page, "paused");
+  await log.getByText("Turn 1 paused.").waitFor();
+  await page.getByRole("button", { name: "Resume" }).waitFor();
+  const held = await outputLength(page);
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(await outputLength(page), held, "no output shown while paused");
+  assert.equal(await log.locator(".console-block").last().textContent(), "Turn 1 paused.");
+  assert.ok(held > 0);
+
+  // Enter resumes; output continues.
+  await page.keyboard.press("Enter");
+  await waitForStatus(page, "busy");
+  await log.getByText("Turn 1 resumed.").waitFor();
+  await page.waitForFunction(() => {
+    const outs = document.querySelectorAll(".console-block.output");
+    return (outs[outs.length - 1]?.textContent ?? "").length >= 2;
+  });
+
+  // Escape leaves the input for the transcript; Ctrl+X cancels from there.
+  await page.keyboard.press("Escape");
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.getAttribute("aria-label")),
+    "Transcript",
+  );
+  await page.keyboard.press("Control+x");
+  await log.getByText("Turn 1 cancelled.").waitFor({ timeout: WAIT });
+  await waitForStatus(page, "idle");
+
+  // Stopped elsewhere: the console offers Restore, reached and pressed by keyboard.
+  await be.client.stop("embedded", wid);
+  await waitForStatus(page, "stopped");
+  await tabTo(
+    page,
+    "Restore worker",
+    () => document.activeElement?.textContent === "Restore worker",
+  );
+  await page.keyboard.press("Enter");
+  await waitForStatus(page, "idle");
+  await log.getByText("Worker restored: it takes input again.").waitFor();
+  await page.waitForFunction(() => document.activeElement?.id === "console-input");
+  await page.keyboard.type("again");
+  await page.keyboard.press("Enter");
+  await log.getByText("Turn 2 completed.").waitFor({ timeout: WAIT });
+  await screenshot(page, "worker-console-restored-light");
+
+  const types: string[] = (await be.client.transcript("embedded", wid, 0, 500)).entries.map((e) =>
+    e.type
+  );
+  for (const t of ["turn.paused", "turn.resumed", "turn.cancelled", "worker.restored"]) {
+    assert.ok(types.includes(t), `${t} recorded: ${types.join(",")}`);
+  }
+});
