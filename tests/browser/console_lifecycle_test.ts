@@ -2,6 +2,7 @@
  * The worker console's lifecycle controls in a real browser, by keyboard only (issue 17):
  * Enter sends, Ctrl+C pauses, Enter resumes, Escape leaves the input, Ctrl+X cancels, and a
  * stopped worker is restored from its console; the shortcuts are listed in a help popover.
+ * Also: the Runtime Inventory's counts per status and the create form's first instruction.
  * Real Backend process with a slow echo profile on its embedded runtime.
  * @module
  */
@@ -132,4 +133,23 @@ browserTest("console: keyboard-only pause, resume, cancel and restore", async ()
   for (const t of ["turn.paused", "turn.resumed", "turn.cancelled", "worker.restored"]) {
     assert.ok(types.includes(t), `${t} recorded: ${types.join(",")}`);
   }
+
+  // The Runtime Inventory shows the counts per status (one idle worker here).
+  await page.goto(`${be.url}/settings/runtimes`);
+  const counts = (await page.locator("[data-worker-counts]").first().textContent())!;
+  assert.match(counts, /1 \(1 idle, 0 busy, 0 paused, 0 stopped\)/);
+
+  // The create form takes a first instruction: the console opens on its running turn.
+  await page.goto(`${be.url}/workers/new`);
+  await page.getByLabel("Profile").selectOption("slow");
+  await page.getByLabel("First instruction").fill("first words");
+  await page.getByRole("button", { name: "Create worker" }).press("Enter");
+  await page.waitForURL(/\/runtimes\/embedded\/workers\/[0-9a-f-]{36}$/, { timeout: WAIT });
+  await page.getByRole("log", { name: "Transcript" }).getByText("Turn 1 completed.").waitFor({
+    timeout: WAIT,
+  });
+  const created = page.url().split("/").at(-1)!;
+  const t2 = (await be.client.transcript("embedded", created, 0, 500)).entries;
+  assert.equal(t2.filter((e) => e.type === "input.accepted").length, 1);
+  assert.equal(t2.find((e) => e.type === "input.accepted")?.data.text, "first words");
 });
