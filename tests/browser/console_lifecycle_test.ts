@@ -2,7 +2,8 @@
  * The worker console's lifecycle controls in a real browser, by keyboard only (issue 17):
  * Enter sends, Ctrl+C pauses, Enter resumes, Escape leaves the input, Ctrl+X cancels, and a
  * stopped worker is restored from its console; the shortcuts are listed in a help popover.
- * Also: the Runtime Inventory's counts per status and the create form's first instruction.
+ * Also: the Runtime Inventory's counts per status, the create form's first instruction, and
+ * ANSI colours of command output rendered as classes on escaped text.
  * Real Backend process with a slow echo profile on its embedded runtime.
  * @module
  */
@@ -17,6 +18,9 @@ import {
 } from "../support/browser.ts";
 
 const SLOW = `[profiles.slow]\nengine="echo"\nchunk_chars=1\ndelay_ms=40\n`;
+// printf reads the backslash escapes (a TOML literal string keeps them as typed).
+const COLORS = `[profiles.colors]\nengine="command"\nargv=["printf", ` +
+  `'\\033[31mred\\033[0m plain \\033[1;32m<b>bold</b>\\033[0m\\n']\n`;
 const WAIT = 30_000;
 
 async function waitForStatus(page: Page, status: string) {
@@ -41,7 +45,7 @@ function outputLength(page: Page): Promise<number> {
 }
 
 browserTest("console: keyboard-only pause, resume, cancel and restore", async () => {
-  await using be = await BackendProcess.start({ embeddedConfig: SLOW });
+  await using be = await BackendProcess.start({ embeddedConfig: SLOW + COLORS });
   await using browser = await launchBrowser();
   const page = await browser.newPage();
   const { worker } = await be.client.createWorker("embedded", {
@@ -152,4 +156,26 @@ browserTest("console: keyboard-only pause, resume, cancel and restore", async ()
   const t2 = (await be.client.transcript("embedded", created, 0, 500)).entries;
   assert.equal(t2.filter((e) => e.type === "input.accepted").length, 1);
   assert.equal(t2.find((e) => e.type === "input.accepted")?.data.text, "first words");
+
+  // ANSI colours: coloured spans around plain text; the "<b>" in the output is text, not markup.
+  const { worker: cw } = await be.client.createWorker("embedded", {
+    profile: "colors",
+    input: "x",
+  });
+  await page.goto(`${be.url}/runtimes/embedded/workers/${cw.worker_id}`);
+  const out = page.locator(".console-output");
+  await out.getByText("Turn 1 completed").waitFor({ timeout: WAIT });
+  await out.locator(".ansi-red").waitFor();
+  assert.equal(await out.locator(".ansi-red").textContent(), "red");
+  assert.equal(await out.locator(".ansi-green.ansi-bold").textContent(), "<b>bold</b>");
+  assert.equal(await out.locator("b").count(), 0, "no element made from the output");
+  assert.ok(!(await out.textContent())!.includes("\u001b"), "no escape characters shown");
+  const [red, plain] = await out.locator(".ansi-red").evaluate((el) => [
+    getComputedStyle(el).color,
+    getComputedStyle(el.parentElement!).color,
+  ]);
+  assert.notEqual(red, plain, "red is coloured");
+  const v2 = await seriousA11yViolations(page);
+  assert.deepEqual(v2, [], `console with ANSI output: ${JSON.stringify(v2)}`);
+  await screenshot(page, "worker-console-ansi-light");
 });

@@ -17,6 +17,7 @@ import { Badge, statusTone } from "../components/badge.tsx";
 import { ErrorNotice } from "../components/diagnostics.tsx";
 import { shortTime } from "../components/format.ts";
 import { Markdown } from "../components/markdown.tsx";
+import { AnsiText, hasAnsi } from "../components/ansi_text.tsx";
 import {
   applyEvents,
   type Block,
@@ -118,8 +119,14 @@ function BlockView(props: { block: Block }) {
       <div class="console-block output">
         {b.parts.map((p, i) =>
           // Text without a stream is a model's answer (Markdown); stdout/stderr stay verbatim.
-          p.stream === undefined
-            ? <Markdown key={i} source={p.text} />
+          p.stream === undefined ? <Markdown key={i} source={p.text} /> : hasAnsi(p.text)
+            ? (
+              <AnsiText
+                key={i}
+                text={p.text}
+                class={p.stream === "stderr" ? "stderr" : undefined}
+              />
+            )
             : <span key={i} class={p.stream === "stderr" ? "stderr" : undefined}>{p.text}</span>
         )}
       </div>
