@@ -47,7 +47,11 @@ export function configFileName(path: string): string {
 
 /** A parse error as a diagnostic naming the file, line and column (never the text). */
 export function tomlErrorDiagnostic(e: unknown, file?: string): Diagnostic {
-  const d = diagnostic("config_unparsable", describeTomlError(e));
+  // The position is in the fields; the sentence does not repeat it.
+  const d = diagnostic(
+    "config_unparsable",
+    e instanceof TomlError ? "The config file does not parse." : describeTomlError(e),
+  );
   if (file) d.file = file;
   if (e instanceof TomlError) {
     d.line = e.line;

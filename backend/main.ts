@@ -13,7 +13,8 @@ import { loadBackendConfig } from "./config.ts";
 import { log } from "./log.ts";
 import { assertListenAllowed } from "./security.ts";
 
-const HELP = `yoi Workspace Backend
+/** The usage text, also printed by the dev launcher (`backend/dev.ts`). */
+export const HELP = `yoi Workspace Backend
 
 Usage: deno task dev -- [options]
 
@@ -101,7 +102,8 @@ async function main() {
   let args;
   try {
     args = parseArgs({
-      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      // `deno task dev -- --flag` passes "--" after the task's own `--dev`: drop it anywhere.
+      args: Deno.args.filter((a) => a !== "--"),
       options: {
         "state-dir": { type: "string", default: ".yoi" },
         config: { type: "string" },

@@ -241,7 +241,8 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     // keeps the last good registry serving.
     for (const cfg of registry.remoteConfigs()) {
       if (listed.has(cfg.id)) continue;
-      const row = remoteRow(cfg, false);
+      // A file that does not parse: the row comes from the last file that did.
+      const row = remoteRow(cfg, !snap.ok);
       if (!snap.ok) {
         row.diagnostics.push(diagnostic(
           "config_unparsable",
@@ -312,7 +313,8 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
         throw new ApiError(
           "runtime_in_use",
           `Runtime ${id} still has ${busy} worker${busy === 1 ? "" : "s"} that ` +
-            `${busy === 1 ? "is" : "are"} not stopped; delete with force to remove it anyway.`,
+            `${busy === 1 ? "is" : "are"} not stopped; deleting it anyway leaves ` +
+            `${busy === 1 ? "that worker" : "them"} running there, out of reach from here.`,
         );
       }
     }

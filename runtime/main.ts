@@ -79,7 +79,7 @@ async function main() {
   try {
     args = parseArgs({
       // `deno task runtime -- …` passes the "--" through.
-      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      args: Deno.args.filter((a) => a !== "--"),
       options: {
         id: { type: "string", default: "local" },
         "display-name": { type: "string" },

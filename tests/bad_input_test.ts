@@ -71,6 +71,8 @@ Deno.test("backend: odd paths, methods and bodies get typed errors, never a 500 
     "/api/settings/runtime-connections",
     "/api/settings/runtime-connections/r",
     "/api/settings/runtime-connections/r/test",
+    "/api/settings/runtime-connections/test",
+    "/api/settings/runtime-connections/r?force=maybe",
     "/api/runtimes/%00/workers",
     `/api/runtimes/${"a".repeat(5000)}`,
     "/runtimes/embedded/workers/zzz",

@@ -75,3 +75,26 @@ Deno.test({
   ignore: Deno.build.os !== "linux",
   fn: () => devStopsClean("Ctrl-C to the group"),
 });
+
+Deno.test("deno task dev: --help / -h in any position, with or without --, prints the usage and exits 0", async () => {
+  for (
+    const args of [
+      ["--", "--help"],
+      ["--help"],
+      ["-h"],
+      ["--", "--listen", "127.0.0.1:0", "--help"],
+    ]
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "dev", ...args],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, `${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+    assert.match(text, /Usage: deno task dev/, args.join(" "));
+    assert.match(text, /--health-interval-ms N/);
+  }
+});

@@ -218,8 +218,7 @@ Deno.test("list joins the config file with the live registry; add/delete/test ap
     assert.equal(p.observed.status, "running");
     assert.ok(p.observed.profiles.includes("echo"));
     for (const op of OPS) assert.equal(p.operations[op], "supported", op);
-    // worker_detail is exercised only where a worker exists (beta); alpha says so.
-    assert.deepEqual(codes(p), workers ? [] : ["unsupported_operation"]);
+    assert.deepEqual(codes(p), []);
     assert.ok(!Number.isNaN(Date.parse(p.checked_at)));
     const s = await runtimeSummary(rt);
     assert.equal(s.worker_count, workers, `probe created no worker on ${id}`);
@@ -532,7 +531,9 @@ Deno.test("an unparsable config file: reported with line and column, mutations r
   assert.deepEqual(l.connections.map((c) => c.id), ["embedded"]);
   const d = l.diagnostics.find((x) => x.code === "config_unparsable");
   assert.ok(d, JSON.stringify(l.diagnostics));
-  assert.match(d.message, /line 6, column \d+/);
+  assert.equal(d.line, 6);
+  assert.ok(typeof d.column === "number");
+  assert.equal(d.file, "workspace-backend.local.toml");
   assert.ok(!d.message.includes(bp.stateDir));
 
   const e1 = assertError(

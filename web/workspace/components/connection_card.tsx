@@ -38,8 +38,9 @@ export interface ConnectionCardProps {
   onDeleted: (id: string) => void;
 }
 
-function ms(v: number | null): string {
-  return v === null ? "none yet" : `${Math.round(v)} ms`;
+/** The last check's round trip; a check that got no answer has none. */
+function ms(v: number | null, checked: boolean): string {
+  return v !== null ? `${Math.round(v)} ms` : checked ? "no answer" : "not checked yet";
 }
 
 export function ConnectionCard(props: ConnectionCardProps) {
@@ -88,7 +89,7 @@ export function ConnectionCard(props: ConnectionCardProps) {
           </>
         )}
         <dt>Latency</dt>
-        <dd class="latency">{ms(r.latency_ms)}</dd>
+        <dd class="latency">{ms(r.latency_ms, r.last_checked_at !== null)}</dd>
         <dt>Workers</dt>
         <dd class="worker-count">{r.worker_count ?? "unknown"}</dd>
         <dt>Checked</dt>
@@ -107,7 +108,10 @@ export function ConnectionCard(props: ConnectionCardProps) {
       <Diagnostics items={r.diagnostics} label={`Diagnostics for ${r.display_name}`} />
       {history.length > 0 && (
         <details class="history">
-          <summary>Health history ({history.length} checks, newest first)</summary>
+          <summary>
+            Health history ({history.length}{" "}
+            {history.length === 1 ? "check" : "checks"}, newest first)
+          </summary>
           <ol>
             {history.map((h) => (
               <li key={h.at}>

@@ -208,6 +208,17 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
           if (msg.type === "stream.reconnecting") setConn({ state: "upstream-reconnecting" });
           else if (msg.type === "stream.resumed") {
             setConn({ state: "resumed", after: msg.after ?? viewRef.current.lastSeq });
+          } else if (
+            msg.type === "stream.ended" &&
+            (msg as { reason?: string }).reason === "runtime_removed"
+          ) {
+            // The connection was deleted in Settings: nothing to reconnect to.
+            disposed = true;
+            setConn({
+              state: "closed",
+              message: `runtime ${runtimeId} was removed from this Backend.`,
+              code: "runtime_not_found",
+            });
           } else if (msg.type === "stream.closed") {
             const terminal = msg.code !== undefined && TERMINAL.includes(msg.code);
             if (terminal) {

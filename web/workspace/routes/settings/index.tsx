@@ -49,7 +49,9 @@ const overview: Route = async ({ client }) => {
         <div class="card">
           <h2 class="card-title">Workers</h2>
           <p>
-            {workers.workers.length} workers, {busy} busy. <a href="/workers">Open Workers</a>
+            {workers.workers.length} {workers.workers.length === 1 ? "worker" : "workers"}, {busy}
+            {" "}
+            busy. <a href="/workers">Open Workers</a>
           </p>
           <Diagnostics items={workers.diagnostics} label="Runtime diagnostics" />
         </div>
