@@ -6,7 +6,7 @@
  * passed on and the launcher ends with the child, so nothing is left behind.
  * @module
  */
-import { HELP } from "./main.ts";
+import { HELP, parseBackendArgs } from "./main.ts";
 
 const PERMISSIONS = [
   "--allow-net",
@@ -22,6 +22,13 @@ async function launch(): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     console.log(HELP);
     return 0;
+  }
+  try {
+    parseBackendArgs(args);
+  } catch (e) {
+    console.error(`yoi backend: ${(e as Error).message}`);
+    console.error("Usage: deno task dev -- [options]   (deno task dev -- --help lists them)");
+    return 2;
   }
   const main = new URL("./main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {

@@ -98,29 +98,37 @@ function nonNegativeInt(v: string | undefined, name: string): number | undefined
   return n;
 }
 
+/**
+ * Parses the Backend's flags; throws on an unknown flag or a missing value. The dev launcher
+ * uses it too, so a bad flag ends `deno task dev` with exit 2 instead of a waiting watcher.
+ */
+export function parseBackendArgs(argv: string[]) {
+  return parseArgs({
+    // `deno task dev -- --flag` passes "--" after the task's own `--dev`: drop it anywhere.
+    args: argv.filter((a) => a !== "--"),
+    options: {
+      "state-dir": { type: "string", default: ".yoi" },
+      config: { type: "string" },
+      listen: { type: "string" },
+      "admin-token-env": { type: "string" },
+      "embedded-config": { type: "string" },
+      "embedded-store": { type: "string", default: "fs" },
+      "fanout-deadline-ms": { type: "string" },
+      "remote-timeout-ms": { type: "string" },
+      dev: { type: "boolean", default: false },
+      "reconnect-backoff-ms": { type: "string" },
+      "health-interval-ms": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+}
+
 async function main() {
   let args;
   try {
-    args = parseArgs({
-      // `deno task dev -- --flag` passes "--" after the task's own `--dev`: drop it anywhere.
-      args: Deno.args.filter((a) => a !== "--"),
-      options: {
-        "state-dir": { type: "string", default: ".yoi" },
-        config: { type: "string" },
-        listen: { type: "string" },
-        "admin-token-env": { type: "string" },
-        "embedded-config": { type: "string" },
-        "embedded-store": { type: "string", default: "fs" },
-        "fanout-deadline-ms": { type: "string" },
-        "remote-timeout-ms": { type: "string" },
-        dev: { type: "boolean", default: false },
-        "reconnect-backoff-ms": { type: "string" },
-        "health-interval-ms": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    args = parseBackendArgs(Deno.args);
   } catch (e) {
     fail(`${(e as Error).message}\n\n${HELP}`);
   }

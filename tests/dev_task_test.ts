@@ -97,4 +97,14 @@ Deno.test("deno task dev: --help / -h in any position, with or without --, print
     assert.match(text, /Usage: deno task dev/, args.join(" "));
     assert.match(text, /--health-interval-ms N/);
   }
+  // An unknown flag ends it with exit 2 and the usage line (no watcher left waiting).
+  const bad = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "dev", "--", "--bogus"],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(bad.code, 2);
+  assert.match(new TextDecoder().decode(bad.stderr), /Unknown option '--bogus'[\s\S]*Usage:/);
 });

@@ -83,6 +83,24 @@ export function createWebApp(opts: WebAppOptions): WebApp {
 
   app.get("/", (c) => c.redirect("/settings", 302));
 
+  const render = async (page: PageResult) => {
+    const { html } = renderDocument(
+      { title: `${page.title} · yoi workspace`, stylesheet: STYLESHEET },
+      page.body,
+      await bundler.get(),
+    );
+    return new Response(html, {
+      status: page.status ?? 200,
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+        "content-security-policy": CSP,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+      },
+    });
+  };
+
   for (const [path, route] of PAGES) {
     app.get(path, async (c) => {
       const ctx: RouteContext = { client, params: c.req.param(), url: new URL(c.req.url) };
@@ -92,19 +110,18 @@ export function createWebApp(opts: WebAppOptions): WebApp {
       } catch (e) {
         page = errorPage(e);
       }
-      const { html } = renderDocument(
-        { title: `${page.title} · yoi workspace`, stylesheet: STYLESHEET },
-        page.body,
-        await bundler.get(),
-      );
-      return c.html(html, (page.status ?? 200) as 200, {
-        "cache-control": "no-store",
-        "content-security-policy": CSP,
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "same-origin",
-      });
+      return await render(page);
     });
   }
+
+  // A page that does not exist is a page too: HTML for people, JSON stays for the APIs.
+  app.get("*", async (c, next) => {
+    const path = c.req.path;
+    if (path === "/api" || path.startsWith("/api/") || path.startsWith(ISLAND_PREFIX)) {
+      return await next();
+    }
+    return await render(notFoundPage());
+  });
 
   return { app, bundler };
 }
@@ -112,6 +129,22 @@ export function createWebApp(opts: WebAppOptions): WebApp {
 /** Scripts only from this origin (no inline script), API and WS on this origin only. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+function notFoundPage(): PageResult {
+  return {
+    title: "Page not found",
+    status: 404,
+    body: (
+      <AppLayout area="settings">
+        <h1>Page not found</h1>
+        <p class="lede">
+          There is no page at this address. Try <a href="/workers">Workers</a> or{" "}
+          <a href="/settings">Settings</a>.
+        </p>
+      </AppLayout>
+    ),
+  };
+}
 
 function errorPage(e: unknown): PageResult {
   const known = e instanceof ApiClientError;
