@@ -601,8 +601,8 @@ Deno.test("config: an unparsable file leaves only the embedded runtime; a missin
   assert.deepEqual(b.runtimes.map((r) => r.runtime_id), ["embedded"]);
   const d = b.diagnostics.find((x) => x.code === "config_unparsable");
   assert.ok(d, `no config_unparsable diagnostic: ${JSON.stringify(b.diagnostics)}`);
-  assert.match(d.message, /line \d+/);
-  assert.match(d.message, /column \d+/);
+  // The position is in the diagnostic's fields (the sentence no longer repeats it).
+  assert.ok(Number.isInteger(d.line) && Number.isInteger(d.column), JSON.stringify(d));
   assert.ok(!d.message.includes(broken.stateDir), "diagnostic leaks the config path");
   // Still serves the embedded runtime.
   const { worker } = await broken.client.createWorker("embedded", {});
