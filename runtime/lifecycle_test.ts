@@ -248,11 +248,27 @@ function groupStates(pgid: number): string[] {
   });
 }
 
+/**
+ * Whether `sleep` has been exec'ed in the group. Why: dash forks with vfork, and a SIGSTOP that
+ * lands between the fork and the exec leaves the parent in state D (waiting for its stopped
+ * child) rather than T, which a state check cannot tell from "not stopped".
+ */
+function sleepRunning(pgid: number): boolean {
+  return liveInGroup(pgid).some((pid) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${pid}/comm`).trim() === "sleep";
+    } catch {
+      return false;
+    }
+  });
+}
+
 Deno.test({
   name: "pause: a command turn's process group is stopped (state T), its timeout clock too",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "lifecycle_cmd_" });
+    const groups: number[] = [];
     try {
       const pg1 = join(dir, "pg1");
       const pg2 = join(dir, "pg2");
@@ -277,7 +293,9 @@ Deno.test({
       const w = (await c.create({ profile: "nap" })).worker_id;
       await c.input(w, "x");
       const pgid = await readPg(pg1);
+      groups.push(pgid);
       await waitUntil("start printed", async () => text(await c.log(w)).includes("start"));
+      await waitUntil("sleep exec'ed", () => sleepRunning(pgid));
       await c.op(w, "pause");
       await waitUntil("every process stopped", () => {
         const s = groupStates(pgid);
@@ -295,13 +313,22 @@ Deno.test({
       const l = (await c.create({ profile: "long" })).worker_id;
       await c.input(l, "x");
       const pgid2 = await readPg(pg2);
-      await waitUntil("sleep running", () => liveInGroup(pgid2).length >= 2);
+      groups.push(pgid2);
+      await waitUntil("sleep exec'ed", () => sleepRunning(pgid2));
       await c.op(l, "pause");
       await waitUntil("stopped", () => groupStates(pgid2).every((x) => x === "T"));
       assert.equal((await c.op(l, "cancel")).status, "idle");
       await waitUntil("no process left", () => liveInGroup(pgid2).length === 0, 5_000);
       assert.deepEqual(types(await c.log(l)).slice(-2), ["turn.cancelled", "worker.status"]);
     } finally {
+      // After a failure the runtime is SIGKILLed: a group it had stopped would stay stopped.
+      for (const g of groups) {
+        if (liveInGroup(g).length > 0) {
+          try {
+            Deno.kill(-g, "SIGKILL");
+          } catch { /* gone */ }
+        }
+      }
       await Deno.remove(dir, { recursive: true });
     }
   },
