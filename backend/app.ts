@@ -17,7 +17,7 @@ import {
 } from "../runtime/mod.ts";
 import { registerApiRoutes, validationHook } from "./api.ts";
 import { OpenStreams } from "./events_proxy.ts";
-import { AuditLog, auditMutations } from "./audit.ts";
+import { auditConfigIntent, AuditLog, auditMutations } from "./audit.ts";
 import {
   type BackendConfig,
   configFileName,
@@ -33,8 +33,13 @@ import { RuntimeRegistry } from "./registry.ts";
 import { ConnectionStore } from "./connection_store.ts";
 import { type LiveConfigState, registerSettingsRoutes } from "./settings_api.ts";
 import { createWebApp } from "../web/workspace/mod.ts";
-import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard } from "./security.ts";
+import { STYLESHEET } from "../web/workspace/app.tsx";
+import { ISLAND_PREFIX } from "../web/workspace/kit/mod.ts";
+import { AdminSessions, LoginLimiter } from "./admin_session.ts";
+import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard, principalOf } from "./security.ts";
 import { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
+import type { TokenRefPolicy } from "./token_ref.ts";
+import { type BackendKey, CapabilityMinter, loadOrCreateBackendKey } from "./capability.ts";
 
 /** Reported by `GET /api/backend`. */
 export const BACKEND_VERSION = "0.1.0";
@@ -69,6 +74,11 @@ export interface BackendOptions {
   dev?: boolean;
   /** An already-loaded config (otherwise read from `configPath`). */
   config?: BackendConfig;
+  /**
+   * The capability-token key; default: `<stateDir>/backend-key`, created when missing.
+   * `null`: no key (connections without token_ref send no credential).
+   */
+  backendKey?: BackendKey | null;
 }
 
 export interface Backend {
@@ -108,6 +118,9 @@ function serverKeysChanged(started: BackendConfig, next: BackendConfig): string[
     keys.push("allowed_hosts");
   }
   if (started.healthIntervalMs !== next.healthIntervalMs) keys.push("health_interval_ms");
+  if (JSON.stringify(started.tokenEnvAllow) !== JSON.stringify(next.tokenEnvAllow)) {
+    keys.push("token_env_allow");
+  }
   return keys;
 }
 
@@ -145,10 +158,22 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     workspaceRoot: `${stateDir}/runtime-data/${EMBEDDED_RUNTIME_ID}/workspaces`,
   });
 
+  // token_env_allow is a [server] key: read once at start (a change needs a restart).
+  const tokenPolicy: TokenRefPolicy = {
+    envAllow: config.tokenEnvAllow,
+    secretsDir: `${stateDir}/secrets`,
+    env: opts.env,
+  };
+  // The Backend's own key: connections without token_ref authenticate with capability tokens.
+  const backendKey = opts.backendKey === null
+    ? null
+    : opts.backendKey ?? await loadOrCreateBackendKey(stateDir);
+  const capabilities = backendKey ? new CapabilityMinter(backendKey) : undefined;
   const createRemote = (cfg: RemoteConfig, onChange: () => void) =>
     new RemoteRuntimeHandle(cfg, {
       timeoutMs: opts.remoteTimeoutMs,
-      env: opts.env,
+      tokenPolicy,
+      capabilities,
       backoffMs: opts.reconnectBackoffMs,
       onChange,
     });
@@ -201,11 +226,19 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   });
   app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
 
-  const hosts = { port: opts.port, extraHosts: config.allowedHosts };
+  const hosts = { port: opts.port, extraHosts: config.allowedHosts, listenHost: opts.listenHost };
   app.use("*", hostGuard(hosts));
-  app.use("/api/*", auditMutations(audit));
+  app.use("/api/*", auditMutations(audit, principalOf));
   // With an admin token (listening beyond loopback) pages are guarded too: they show the same data.
-  app.use(opts.adminToken !== undefined ? "*" : "/api/*", adminTokenGuard(opts.adminToken));
+  // Browser login (DESIGN §8): the session cookie counts like the bearer token.
+  const sessions = new AdminSessions();
+  const isPublic = (path: string, method: string) =>
+    path === "/login" || (method === "POST" && path === "/logout") ||
+    (method === "GET" && (path === STYLESHEET || path.startsWith(ISLAND_PREFIX)));
+  app.use(
+    opts.adminToken !== undefined ? "*" : "/api/*",
+    adminTokenGuard(opts.adminToken, { sessions, isPublic }),
+  );
   app.use("*", csrfGuard(hosts));
   app.use("/api/*", requireJsonBody);
   app.use(
@@ -219,6 +252,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     }),
   );
 
+  // After the guards and the body limit: a refused request is never "started".
+  app.use("/api/settings/*", auditConfigIntent(audit, principalOf));
+
   const startedAt = new Date().toISOString();
   const configState = () => ({ ok: liveConfig.ok, diagnostics: liveConfig.diagnostics });
   const streams = new OpenStreams();
@@ -229,13 +265,14 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       version: BACKEND_VERSION,
       started_at: startedAt,
       listen: `${opts.listenHost ?? "127.0.0.1"}:${opts.port}`,
-      allowed_hosts: [...allowedHosts({ port: opts.port, extraHosts: config.allowedHosts })],
+      allowed_hosts: [...allowedHosts(hosts)],
       admin_token_required: opts.adminToken !== undefined,
       fanout_deadline_ms: registry.fanoutDeadlineMs,
       remote_timeout_ms: opts.remoteTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       embedded_store: opts.embeddedStore ?? "fs",
       config_ok: configState().ok,
       health_interval_ms: registry.healthIntervalMs,
+      public_key: backendKey?.publicKey ?? null,
       diagnostics: configState().diagnostics,
     }),
   });
@@ -243,7 +280,8 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     store: new ConnectionStore(configPath),
     registry,
     config: () => liveConfig,
-    env: opts.env,
+    tokenPolicy,
+    capabilities,
     probeTimeoutMs: opts.probeTimeoutMs,
   });
   app.doc("/api/openapi.json", OPENAPI_INFO);
@@ -252,6 +290,9 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     api: (req) => app.fetch(req),
     origin: `http://127.0.0.1:${opts.port}`,
     adminToken: opts.adminToken,
+    login: opts.adminToken !== undefined
+      ? { token: opts.adminToken, sessions, limiter: new LoginLimiter() }
+      : undefined,
     dev: opts.dev,
   });
   app.route("/", web.app);

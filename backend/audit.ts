@@ -6,6 +6,8 @@
  */
 import { dirname } from "node:path";
 import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../shared/errors.ts";
+import { errorResponse } from "../shared/http.ts";
 
 /** What a caller records; only these fields are ever written. */
 export interface AuditEntry {
@@ -15,6 +17,8 @@ export interface AuditEntry {
   worker_id?: string;
   /** `"ok"` or an error code. */
   outcome: string;
+  /** Who acted: a label such as `loopback`, `admin-token` or `session:<hash prefix>`. */
+  principal?: string;
 }
 
 /** The exact shape of one written line. */
@@ -24,6 +28,7 @@ export interface AuditLine {
   runtime_id: string | null;
   worker_id: string | null;
   outcome: string;
+  principal: string | null;
 }
 
 const enc = new TextEncoder();
@@ -53,6 +58,7 @@ export class AuditLog {
       runtime_id: typeof entry.runtime_id === "string" ? entry.runtime_id : null,
       worker_id: typeof entry.worker_id === "string" ? entry.worker_id : null,
       outcome: String(entry.outcome),
+      principal: typeof entry.principal === "string" ? entry.principal : null,
     };
     const bytes = enc.encode(JSON.stringify(line) + "\n");
     const run = this.#tail.then(() => this.#write(bytes));
@@ -91,7 +97,10 @@ const SETTINGS_PATH = /^\/api\/settings\/runtime-connections(?:\/([^/]+))?(?:\/(
  * is answered: the operation, the ids from the path, and `ok` or the error code.
  * It sits in one place so no route can forget it; bodies are never recorded.
  */
-export function auditMutations(audit: AuditLog): MiddlewareHandler {
+export function auditMutations(
+  audit: AuditLog,
+  principalOf: (req: Request) => string = () => "loopback",
+): MiddlewareHandler {
   return async (c, next) => {
     await next();
     if (!MUTATING.has(c.req.method)) return;
@@ -99,30 +108,70 @@ export function auditMutations(audit: AuditLog): MiddlewareHandler {
     const entry = describeOperation(c.req.method, path);
     let outcome = "ok";
     let createdWorker: string | undefined;
+    let createdRuntime: string | undefined;
     try {
       const body = await c.res.clone().json();
       if (!c.res.ok) outcome = String(body?.error?.code ?? c.res.status);
       else if (typeof body?.worker?.worker_id === "string") createdWorker = body.worker.worker_id;
+      else if (typeof body?.connection?.id === "string") createdRuntime = body.connection.id;
     } catch {
       if (!c.res.ok) outcome = String(c.res.status);
     }
     await audit.append({
       operation: entry.operation,
-      runtime_id: entry.runtime_id,
+      runtime_id: entry.runtime_id ?? safeId(createdRuntime),
       worker_id: entry.worker_id ?? createdWorker,
       outcome,
+      principal: principalOf(c.req.raw),
     }).catch(() => {});
+  };
+}
+
+/** An id-shaped value as is, anything else as `(invalid)` (never raw request text). */
+function safeId(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  return /^[A-Za-z0-9_-]{1,64}$/.test(s) ? s : "(invalid)";
+}
+
+/** Config mutations: not made unless their audit line is written first (DESIGN §8). */
+const CONFIG_MUTATIONS = new Set(["connection.add", "connection.edit", "connection.delete"]);
+
+/**
+ * Fails config mutations closed: before an add, edit or delete of a connection runs, a
+ * `started` line (operation, runtime id, principal) must be written; if it cannot be, the
+ * request is refused with 503 `audit_unavailable` and nothing changes. Register after the
+ * auth and CSRF guards so refused requests do not count as started.
+ */
+export function auditConfigIntent(
+  audit: AuditLog,
+  principalOf: (req: Request) => string,
+): MiddlewareHandler {
+  return async (c, next) => {
+    if (!MUTATING.has(c.req.method)) return await next();
+    const entry = describeOperation(c.req.method, new URL(c.req.url).pathname);
+    if (!CONFIG_MUTATIONS.has(entry.operation)) return await next();
+    if (entry.runtime_id === undefined) {
+      // An add names its runtime in the body (read from a clone; the route parses the original).
+      const body = await c.req.raw.clone().json().catch(() => null);
+      entry.runtime_id = safeId(typeof body?.id === "string" ? body.id : undefined) ?? "(none)";
+    }
+    try {
+      await audit.append({ ...entry, outcome: "started", principal: principalOf(c.req.raw) });
+    } catch {
+      return errorResponse(
+        new ApiError(
+          "audit_unavailable",
+          "The audit log cannot be written, so the configuration was not changed.",
+        ),
+      );
+    }
+    await next();
   };
 }
 
 /** Names an operation from its method and path, keeping only id-shaped path parts. */
 export function describeOperation(method: string, path: string): AuditEntry {
-  const safe = (s: string | undefined) =>
-    s !== undefined && /^[A-Za-z0-9_-]{1,64}$/.test(s)
-      ? s
-      : s === undefined
-      ? undefined
-      : "(invalid)";
+  const safe = safeId;
   let m = WORKER_PATH.exec(path);
   if (m) {
     const [, rid, wid, action] = m;

@@ -23,7 +23,14 @@ Deno.test("AuditLog: 200 concurrent appends → 200 whole lines", async () => {
     const ops = new Set<string>();
     for (const l of lines) {
       const v = JSON.parse(l);
-      assert.deepEqual(Object.keys(v), ["at", "operation", "runtime_id", "worker_id", "outcome"]);
+      assert.deepEqual(Object.keys(v), [
+        "at",
+        "operation",
+        "runtime_id",
+        "worker_id",
+        "outcome",
+        "principal",
+      ]);
       assert.ok(!Number.isNaN(Date.parse(v.at)));
       assert.equal(v.runtime_id, "local");
       ops.add(v.operation);
@@ -55,7 +62,14 @@ Deno.test("AuditLog: appends to an existing file and writes only the known field
     assert.deepEqual(old, { old: true });
     assert.deepEqual(
       { ...line, at: "" },
-      { at: "", operation: "runtime.add", runtime_id: "r1", worker_id: null, outcome: "ok" },
+      {
+        at: "",
+        operation: "runtime.add",
+        runtime_id: "r1",
+        worker_id: null,
+        outcome: "ok",
+        principal: null,
+      },
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -18,7 +18,8 @@ export const RemoteConfigSchema = z.object({
   id: RuntimeId,
   endpoint: z.string(),
   display_name: DisplayName.optional(),
-  token_ref: z.string().refine(isTokenRef, 'must look like "env:NAME"').optional(),
+  // Only the shape here: a ref the policy refuses keeps its row, `unconfigured` (DESIGN §8).
+  token_ref: z.string().refine(isTokenRef, 'must look like "env:NAME" or "file:NAME"').optional(),
 });
 export type RemoteConfig = z.infer<typeof RemoteConfigSchema>;
 
@@ -32,6 +33,8 @@ export interface BackendConfig {
   parsed: boolean;
   /** `[server] health_interval_ms`, when set and valid. */
   healthIntervalMs?: number;
+  /** `[server] token_env_allow`: `env:` names allowed besides the `YOI_` prefix. */
+  tokenEnvAllow: string[];
 }
 
 /**
@@ -94,6 +97,7 @@ export function parseBackendConfig(text: string, file?: string): BackendConfig {
     remotes: [],
     diagnostics: [],
     parsed: true,
+    tokenEnvAllow: [],
   };
   let raw: Record<string, unknown>;
   try {
@@ -123,6 +127,20 @@ export function parseBackendConfig(text: string, file?: string): BackendConfig {
         cfg.diagnostics.push(diagnostic(
           "invalid_request",
           "[server] health_interval_ms must be an integer from 0 (off) to 3600000; ignored.",
+        ));
+      }
+    }
+    if (server.token_env_allow !== undefined) {
+      const list = server.token_env_allow;
+      if (
+        Array.isArray(list) &&
+        list.every((n) => typeof n === "string" && /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(n))
+      ) {
+        cfg.tokenEnvAllow = list as string[];
+      } else {
+        cfg.diagnostics.push(diagnostic(
+          "invalid_request",
+          "[server] token_env_allow must be a list of environment variable names; ignored.",
         ));
       }
     }

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { endpointProblem, loadBackendConfig, parseBackendConfig } from "./config.ts";
-import { isTokenRef, resolveTokenRef } from "./token_ref.ts";
-import { ApiError } from "../shared/mod.ts";
 
 Deno.test("config: remotes, listen and allowed hosts are read; bad entries are skipped with a diagnostic each", () => {
   const cfg = parseBackendConfig(`
@@ -12,7 +10,7 @@ allowed_hosts = ["ws.example"]
 [[runtimes.remote]]
 id = "good"
 endpoint = "http://127.0.0.1:8790"
-token_ref = "env:GOOD_TOKEN"
+token_ref = "env:YOI_GOOD_TOKEN"
 
 [[runtimes.remote]]
 id = "Bad Id"
@@ -84,18 +82,18 @@ Deno.test("endpoint rule: absolute http(s) with a host, no userinfo, query or fr
   }
 });
 
-Deno.test("token_ref: env:NAME only; resolution fails closed when unset or empty", () => {
-  assert.ok(isTokenRef("env:RT_TOKEN"));
-  for (const bad of ["RT_TOKEN", "env:", "env:1X", "file:/x", "env:A B"]) {
-    assert.ok(!isTokenRef(bad), bad);
-  }
-  const env = (n: string) => ({ SET: "s3cret", EMPTY: "" } as Record<string, string>)[n];
-  assert.equal(resolveTokenRef("env:SET", env).reveal(), "s3cret");
-  assert.equal(String(resolveTokenRef("env:SET", env)), "[redacted]");
-  for (const ref of ["env:EMPTY", "env:UNSET"]) {
-    assert.throws(
-      () => resolveTokenRef(ref, env),
-      (e) => e instanceof ApiError && e.code === "token_ref_unresolved",
-    );
-  }
+Deno.test("config: [server] token_env_allow is read; a malformed one is ignored with a diagnostic", () => {
+  const ok = parseBackendConfig('[server]\ntoken_env_allow = ["BUILD_TOKEN"]\n');
+  assert.deepEqual(ok.tokenEnvAllow, ["BUILD_TOKEN"]);
+  const bad = parseBackendConfig('[server]\ntoken_env_allow = ["A B"]\n');
+  assert.deepEqual(bad.tokenEnvAllow, []);
+  assert.equal(bad.diagnostics[0].code, "invalid_request");
+});
+
+Deno.test("config: an entry whose token_ref the policy refuses is kept (it becomes unconfigured live)", () => {
+  const cfg = parseBackendConfig(
+    '[[runtimes.remote]]\nid = "x"\nendpoint = "http://127.0.0.1:1"\ntoken_ref = "env:HOME"\n',
+  );
+  assert.equal(cfg.remotes.length, 1);
+  assert.equal(cfg.remotes[0].token_ref, "env:HOME");
 });

@@ -24,13 +24,15 @@ import {
   type RemoteConfig,
 } from "./config.ts";
 import { appendRemote, editRemote, removeRemote } from "./toml_edit.ts";
-import { isTokenRef } from "./token_ref.ts";
+import { isTokenRef, type TokenRefPolicy, tokenRefProblem } from "./token_ref.ts";
 
 /** Request fields that would carry a secret value; refused, never stored. */
 const RAW_TOKEN_FIELDS = ["token", "bearer_token", "access_token", "api_key", "password", "secret"];
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/;
+/** An unpaired UTF-16 surrogate: it cannot be written as UTF-8 into the config file. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 type Fields = "id" | "endpoint" | "display_name" | "token_ref";
 
@@ -43,6 +45,7 @@ function checkFields(
   raw: unknown,
   allowed: readonly Fields[],
   required: readonly Fields[],
+  policy: TokenRefPolicy,
 ): Partial<Record<Fields, string>> {
   const problems: Diagnostic[] = [];
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -79,6 +82,10 @@ function checkFields(
   if (endpoint !== undefined || required.includes("endpoint")) {
     if (typeof endpoint !== "string") {
       problems.push(diagnostic("invalid_endpoint", "Endpoint is required."));
+    } else if (LONE_SURROGATE.test(endpoint)) {
+      problems.push(
+        diagnostic("invalid_endpoint", "Endpoint must not contain unpaired surrogates."),
+      );
     } else {
       const p = endpointProblem(endpoint);
       if (p) problems.push(diagnostic("invalid_endpoint", `${p[0].toUpperCase()}${p.slice(1)}.`));
@@ -101,13 +108,22 @@ function checkFields(
           "Display name must not contain control or bidi control characters.",
         ),
       );
+    } else if (LONE_SURROGATE.test(display_name)) {
+      problems.push(
+        diagnostic("invalid_display_name", "Display name must not contain unpaired surrogates."),
+      );
     }
   }
-  if (token_ref !== undefined && token_ref !== "" && !isTokenRef(token_ref)) {
-    problems.push(diagnostic(
-      "invalid_token_ref",
-      'token_ref must look like "env:NAME" (a reference to an environment variable, not a token).',
-    ));
+  if (token_ref !== undefined && token_ref !== "") {
+    if (!isTokenRef(token_ref)) {
+      problems.push(diagnostic(
+        "invalid_token_ref",
+        'token_ref must look like "env:NAME" or "file:NAME" (a reference, not a token).',
+      ));
+    } else {
+      const p = tokenRefProblem(token_ref, policy);
+      if (p) problems.push(diagnostic("token_ref_not_allowed", p));
+    }
   }
   if (problems.length) throw new ApiError(problems[0].code, problems[0].message, problems);
   const out: Partial<Record<Fields, string>> = {};
@@ -126,15 +142,23 @@ function toConfig(f: Partial<Record<Fields, string>>): RemoteConfig {
   return entry;
 }
 
-/** Validates an add request `{id, endpoint, display_name?, token_ref?}`. */
-export function validateNewConnection(raw: unknown): RemoteConfig {
-  const f = checkFields(raw, ["id", "endpoint", "display_name", "token_ref"], ["id", "endpoint"]);
+/**
+ * Validates an add request `{id, endpoint, display_name?, token_ref?}`; a token_ref the
+ * `policy` refuses is 400 `token_ref_not_allowed` (DESIGN §8).
+ */
+export function validateNewConnection(raw: unknown, policy: TokenRefPolicy = {}): RemoteConfig {
+  const f = checkFields(
+    raw,
+    ["id", "endpoint", "display_name", "token_ref"],
+    ["id", "endpoint"],
+    policy,
+  );
   return toConfig(f);
 }
 
 /** Validates an unsaved candidate for the probe (`{id, endpoint, token_ref?}`). */
-export function validateCandidate(raw: unknown): RemoteConfig {
-  const f = checkFields(raw, ["id", "endpoint", "token_ref"], ["id", "endpoint"]);
+export function validateCandidate(raw: unknown, policy: TokenRefPolicy = {}): RemoteConfig {
+  const f = checkFields(raw, ["id", "endpoint", "token_ref"], ["id", "endpoint"], policy);
   return toConfig(f);
 }
 
@@ -142,8 +166,12 @@ export function validateCandidate(raw: unknown): RemoteConfig {
  * Validates an edit `{endpoint?, display_name?, token_ref?}` of `current` and returns the
  * entry as it will be saved; an empty display name or token_ref removes it.
  */
-export function validateConnectionEdit(raw: unknown, current: RemoteConfig): RemoteConfig {
-  const f = checkFields(raw, ["endpoint", "display_name", "token_ref"], []);
+export function validateConnectionEdit(
+  raw: unknown,
+  current: RemoteConfig,
+  policy: TokenRefPolicy = {},
+): RemoteConfig {
+  const f = checkFields(raw, ["endpoint", "display_name", "token_ref"], [], policy);
   return toConfig({
     id: current.id,
     endpoint: f.endpoint ?? current.endpoint,

@@ -23,8 +23,10 @@ async function launch(): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  // A one-shot command (`key show`) runs once, without the watcher, and ends.
+  const oneShot = args[0] === "key";
   try {
-    parseBackendArgs(args);
+    if (!oneShot) parseBackendArgs(args);
   } catch (e) {
     console.error(`yoi backend: ${(e as Error).message}`);
     console.error("Usage: deno task dev -- [options]   (deno task dev -- --help lists them)");
@@ -32,7 +34,9 @@ async function launch(): Promise<number> {
   }
   const main = new URL("./main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, "--watch", main, "--dev", ...args],
+    args: oneShot
+      ? ["run", ...PERMISSIONS, main, ...args]
+      : ["run", ...PERMISSIONS, "--watch", main, "--dev", ...args],
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -11,6 +11,7 @@ import { lockStore, type StoreLock } from "../runtime/store_lock.ts";
 import { createBackend } from "./app.ts";
 import { loadBackendConfig } from "./config.ts";
 import { log } from "./log.ts";
+import { loadOrCreateBackendKey } from "./capability.ts";
 import { assertListenAllowed } from "./security.ts";
 
 /** The usage text, also printed by the dev launcher (`backend/dev.ts`). */
@@ -34,6 +35,10 @@ Usage: deno task dev -- [options]
                            runtime, comma-separated ms, last repeats
                            (default: 100,200,400,800,1600,3200)
   -h, --help               show this help
+
+Commands:
+  key show [--state-dir DIR]   print the Backend's public key (created when missing), the
+                           value a runtime's --trust-key takes
 
 One Backend per state folder: the embedded runtime's fs store is locked; a second
 Backend on the same --state-dir exits with code 2 and touches nothing.
@@ -98,6 +103,27 @@ function nonNegativeInt(v: string | undefined, name: string): number | undefined
   return n;
 }
 
+/** `key show`: prints the public key, creating the key pair on first use. */
+async function keyCommand(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { "state-dir": { type: "string", default: ".yoi" } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (parsed.positionals.join(" ") !== "show") fail("usage: key show [--state-dir DIR]");
+  try {
+    console.log((await loadOrCreateBackendKey(parsed.values["state-dir"]!)).publicKey);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
 /**
  * Parses the Backend's flags; throws on an unknown flag or a missing value. The dev launcher
  * uses it too, so a bad flag ends `deno task dev` with exit 2 instead of a waiting watcher.
@@ -126,9 +152,14 @@ export function parseBackendArgs(argv: string[]) {
 }
 
 async function main() {
+  // `deno task … -- --flag` may pass "--" anywhere (after a task's own flags): drop it.
+  const argv = Deno.args.filter((a) => a !== "--");
+  // Under a watcher with `--dev`, `key show` may arrive as `--dev key show`.
+  const command = argv.filter((a) => a !== "--dev");
+  if (command[0] === "key") return await keyCommand(command.slice(1));
   let args;
   try {
-    args = parseBackendArgs(Deno.args);
+    args = parseBackendArgs(argv);
   } catch (e) {
     fail(`${(e as Error).message}\n\n${HELP}`);
   }
@@ -183,7 +214,9 @@ async function main() {
   installLastResortHandler("yoi backend");
 
   // The Host allowlist needs the bound port, so the app is built once the socket listens.
-  let handler: ((req: Request) => Response | Promise<Response>) | null = null;
+  let handler:
+    | ((req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>)
+    | null = null;
   const abort = new AbortController();
   // Re-establishes the listener after EMFILE instead of ending the accept loop for good.
   const server = serveResilient({
@@ -194,7 +227,7 @@ async function main() {
       const code = (err as { code?: unknown } | null)?.code;
       log.warn("server.listener", { what, ...(typeof code === "string" ? { code } : {}) });
     },
-  }, (req) => handler ? handler(req) : new Response("starting", { status: 503 }));
+  }, (req, info) => handler ? handler(req, info) : new Response("starting", { status: 503 }));
   const port = server.addr.port;
   const backend = await createBackend({
     stateDir,
@@ -211,7 +244,7 @@ async function main() {
     reconnectBackoffMs,
     healthIntervalMs: nonNegativeInt(args["health-interval-ms"], "--health-interval-ms"),
   });
-  handler = backend.app.fetch;
+  handler = (req, info) => backend.app.fetch(req, info);
   const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
   const fds = await fdLimit();
   console.log(

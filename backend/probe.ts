@@ -19,11 +19,18 @@ import {
 import type { RemoteConfig } from "./config.ts";
 import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import { RemoteEndpoint, type Secret } from "./secret.ts";
-import { resolveTokenRef } from "./token_ref.ts";
+import type { CapabilityMinter } from "./capability.ts";
+import { assertEndpointAllowed, type Lookup } from "./endpoint_policy.ts";
+import { resolveTokenRef, type TokenRefPolicy } from "./token_ref.ts";
 
 export interface ProbeOptions {
   timeoutMs?: number;
-  env?: (name: string) => string | undefined;
+  /** Which token_refs may resolve (DESIGN §8); a refused one is never sent. */
+  policy?: TokenRefPolicy;
+  /** Resolver for the endpoint target policy (default: the system resolver). */
+  lookup?: Lookup;
+  /** Capability tokens for a connection without token_ref (DESIGN §8). */
+  capabilities?: CapabilityMinter;
 }
 
 type Operations = ProbeResult["operations"];
@@ -80,7 +87,7 @@ export async function probeRemote(
   const id = cfg.id;
   let token: Secret | undefined;
   try {
-    token = cfg.token_ref ? resolveTokenRef(cfg.token_ref, opts.env) : undefined;
+    token = cfg.token_ref ? resolveTokenRef(cfg.token_ref, opts.policy) : undefined;
   } catch (e) {
     const d = e as ApiError;
     return result(id, {
@@ -91,12 +98,15 @@ export async function probeRemote(
   }
   let client: RemoteRuntimeClient;
   try {
+    await assertEndpointAllowed(cfg.endpoint, { lookup: opts.lookup });
     client = new RemoteRuntimeClient({
       runtimeId: id,
       endpoint: new RemoteEndpoint(cfg.endpoint),
       token,
       timeoutMs: opts.timeoutMs ?? 3000,
       checkIdentity: false,
+      lookup: opts.lookup,
+      capabilities: opts.capabilities,
     });
   } catch (e) {
     const err = e instanceof ApiError ? e : new ApiError("invalid_endpoint", "Invalid endpoint.");
@@ -115,7 +125,8 @@ export async function probeRemote(
     const err = e instanceof ApiError
       ? e
       : new ApiError("remote_runtime_unavailable", `Runtime ${id} could not be probed.`);
-    const answered = !(err instanceof RemoteTransportError);
+    // A name re-pointed at a refused address since the check above is refused unsent.
+    const answered = !(err instanceof RemoteTransportError) && err.code !== "endpoint_not_allowed";
     const identity = identityOf(id, seen.runtimeId);
     const authFailed = err.code === "remote_runtime_auth_failed";
     const basis = identity.status === "mismatch"

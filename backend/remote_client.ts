@@ -43,6 +43,8 @@ import {
   type WorkerSummary,
 } from "../shared/mod.ts";
 import type { RemoteEndpoint, Secret } from "./secret.ts";
+import { EndpointGuard, type Lookup } from "./endpoint_policy.ts";
+import type { CapabilityMinter } from "./capability.ts";
 
 /** Default deadline of one HTTP request (connect, headers and body). */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -59,6 +61,11 @@ export interface RemoteRuntimeClientOptions {
   endpoint: RemoteEndpoint;
   /** Bearer token sent on every request and on the WS upgrade. */
   token?: Secret;
+  /**
+   * Without a token: capability tokens (DESIGN §8) — one per mutating request, and the
+   * runtime's shared read-scoped token for reads and event streams.
+   */
+  capabilities?: CapabilityMinter;
   /** Per-request deadline in ms (default {@link DEFAULT_TIMEOUT_MS}). */
   timeoutMs?: number;
   /** Largest accepted response body in bytes (default {@link DEFAULT_MAX_RESPONSE_BYTES}). */
@@ -70,6 +77,8 @@ export interface RemoteRuntimeClientOptions {
   checkIdentity?: boolean;
   /** Told when an answer came from another runtime (the answer itself is refused). */
   onIdentityMismatch?: (observed: string | null) => void;
+  /** Resolver for the endpoint target policy (default: the system resolver, DESIGN §8). */
+  lookup?: Lookup;
 }
 
 /**
@@ -131,7 +140,10 @@ export class RemoteRuntimeClient {
   readonly #maxBytes: number;
   readonly #checkIdentity: boolean;
   readonly #onIdentityMismatch?: (observed: string | null) => void;
+  readonly #guard: EndpointGuard;
+  readonly #capabilities: CapabilityMinter | undefined;
 
+  /** @throws ApiError `endpoint_not_allowed` for a refused IP-literal endpoint (DESIGN §8). */
   constructor(opts: RemoteRuntimeClientOptions) {
     if (!isName(opts.runtimeId)) {
       throw new ApiError("invalid_id", "Runtime ids must match ^[a-z0-9][a-z0-9_-]{0,62}$.");
@@ -143,6 +155,35 @@ export class RemoteRuntimeClient {
     this.#maxBytes = positive(opts.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES);
     this.#checkIdentity = opts.checkIdentity ?? true;
     this.#onIdentityMismatch = opts.onIdentityMismatch;
+    this.#guard = new EndpointGuard(opts.endpoint.url("/"), { lookup: opts.lookup });
+    this.#capabilities = opts.token ? undefined : opts.capabilities;
+  }
+
+  /** The `Authorization` value for `method` on `url`, or null (no credential configured). */
+  async #authorization(method: string, url: URL): Promise<string | null> {
+    if (this.#token) return `Bearer ${this.#token.reveal()}`;
+    const caps = this.#capabilities;
+    if (!caps) return null;
+    const token = method === "GET"
+      ? await caps.read(this.#runtimeId)
+      : await caps.mint(this.#runtimeId, method, url.pathname + url.search);
+    return `Bearer ${token}`;
+  }
+
+  /** The target policy, before every connection (a name may have been re-pointed). */
+  async #vet(): Promise<void> {
+    try {
+      await this.#guard.check();
+    } catch (e) {
+      const err = e as ApiError;
+      if (err.code === "endpoint_not_allowed") {
+        throw new ApiError(err.code, `Runtime "${this.#runtimeId}": ${err.message}`);
+      }
+      throw new RemoteTransportError(
+        "remote_runtime_unavailable",
+        `Runtime "${this.#runtimeId}" is unreachable: its host name does not resolve.`,
+      );
+    }
   }
 
   /** The runtime id this client was configured with. */
@@ -367,15 +408,17 @@ export class RemoteRuntimeClient {
    * One upstream WebSocket to the worker's event stream from `after`; the reconnecting
    * follower ({@link followEvents}) decides what its frames and its end mean.
    */
-  openSocket(
+  async openSocket(
     workerId: string,
     after: number,
     signal: AbortSignal,
     maxBuffered = DEFAULT_MAX_BUFFERED_FRAMES,
-  ): UpstreamSocket {
+  ): Promise<UpstreamSocket> {
+    await this.#vet();
     const headers: Record<string, string> = {};
-    if (this.#token) headers.authorization = `Bearer ${this.#token.reveal()}`;
     const url = this.#endpoint.wsUrl(`${workerPath(workerId)}/events?after=${after}`);
+    const authz = await this.#authorization("GET", url);
+    if (authz) headers.authorization = authz;
     return new UpstreamSocket(url, headers, this.#timeoutMs, maxBuffered, signal);
   }
 
@@ -443,10 +486,13 @@ export class RemoteRuntimeClient {
     what: string,
     opts: { body?: unknown; signal?: AbortSignal; seen?: { runtimeId: string | null } },
   ): Promise<unknown> {
+    await this.#vet();
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
     const headers = new Headers({ accept: "application/json" });
-    if (this.#token) headers.set("authorization", `Bearer ${this.#token.reveal()}`);
+    const url = this.#endpoint.url(path);
+    const authz = await this.#authorization(method, url);
+    if (authz) headers.set("authorization", authz);
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
@@ -454,7 +500,7 @@ export class RemoteRuntimeClient {
     }
     let res: Response;
     try {
-      res = await fetch(this.#endpoint.url(path), {
+      res = await fetch(url, {
         method,
         headers,
         body,

@@ -20,6 +20,7 @@ import {
   type WorkerEvent,
 } from "../shared/mod.ts";
 import type { RemoteRuntimeClient } from "./remote_client.ts";
+import { abortableSleep as sleep } from "../shared/abortable_sleep.ts";
 
 /** What {@link followEvents} yields. */
 export type StreamFrame = WorkerEvent | ControlFrame;
@@ -82,95 +83,100 @@ export async function* followEvents(
     if (lease !== null) {
       const { client, retired } = lease;
       const connSignal = AbortSignal.any([signal, retired]);
-      const sock = client.openSocket(workerId, lastSeq, connSignal, opts.maxBufferedFrames);
-      try {
-        if (!(await sock.opened)) {
-          if (signal.aborted) return;
-          if (retired.aborted) {
-            outcome = "swapped";
-          } else {
-            const terminal = await client.classifyFailedUpgrade(
-              workerId,
-              sock.upgradeStatus,
-              signal,
-            );
+      // null: refused before connecting (target policy, a name that does not resolve): a
+      // dropped connection, retried with backoff through the handle's own checks.
+      const sock = await client.openSocket(workerId, lastSeq, connSignal, opts.maxBufferedFrames)
+        .catch(() => null);
+      if (sock !== null) {
+        try {
+          if (!(await sock.opened)) {
             if (signal.aborted) return;
-            if (terminal) {
-              yield terminal;
-              return;
-            }
-          }
-        } else {
-          const first = await sock.next();
-          const opened = first === null ? null : parseJson(first);
-          const named = isOpenedFrame(opened) ? opened.runtime_id : null;
-          if (first === null) {
-            outcome = "dropped";
-          } else if (named !== runtimeId) {
-            // Another runtime behind the same endpoint: nothing it sends is forwarded.
-            client.identityMismatch(named);
-            outcome = "dropped";
-          } else {
-            attempt = 0;
-            if (reconnecting) {
-              reconnecting = false;
-              yield { type: "stream.resumed", after: lastSeq };
-            }
-            const startSeq = lastSeq;
-            let upstream: "lagging" | "resume" | "error" | null = null;
-            for (let msg = await sock.next(); msg !== null; msg = await sock.next()) {
-              const frame = parseFrame(msg, workerId);
-              if (frame === null) {
-                yield {
-                  type: "stream.error",
-                  code: "remote_runtime_malformed_response",
-                  message: `Runtime "${runtimeId}" sent an event frame that could not be read; ` +
-                    `resuming from seq ${lastSeq}.`,
-                  after: lastSeq,
-                };
-                upstream = "error";
-                break;
-              }
-              if ("seq" in frame) {
-                if (frame.seq <= lastSeq) continue; // already yielded: never a duplicate
-                lastSeq = frame.seq;
-                yield frame;
-                continue;
-              }
-              if (frame.type === "stream.ended") {
-                if (frame.reason === "shutdown") {
-                  upstream = "resume"; // a runtime stopping: resume from the last seq
-                  break;
-                }
-                yield { type: "stream.ended", reason: frame.reason, after: lastSeq };
+            if (retired.aborted) {
+              outcome = "swapped";
+            } else {
+              const terminal = await client.classifyFailedUpgrade(
+                workerId,
+                sock.upgradeStatus,
+                signal,
+              );
+              if (signal.aborted) return;
+              if (terminal) {
+                yield terminal;
                 return;
               }
-              if (frame.type !== "stream.closed") continue; // other control frames are ours
-              if (frame.code === "stream_lagging") {
-                upstream = "lagging";
-                break;
-              }
-              if (frame.code === "runtime_stopping") {
-                upstream = "resume";
-                break;
-              }
-              yield {
-                type: "stream.closed",
-                code: isKnownCode(frame.code) ? frame.code : "remote_runtime_error",
-                message: `Runtime "${runtimeId}" closed the event stream.`,
-                after: lastSeq,
-              };
-              return;
             }
-            if (signal.aborted) return;
-            if (retired.aborted) outcome = "swapped";
-            else if (upstream === "lagging" || sock.overflowed) {
-              outcome = lastSeq > startSeq ? "lagging" : "lagging_no_progress";
-            } else outcome = "dropped";
+          } else {
+            const first = await sock.next();
+            const opened = first === null ? null : parseJson(first);
+            const named = isOpenedFrame(opened) ? opened.runtime_id : null;
+            if (first === null) {
+              outcome = "dropped";
+            } else if (named !== runtimeId) {
+              // Another runtime behind the same endpoint: nothing it sends is forwarded.
+              client.identityMismatch(named);
+              outcome = "dropped";
+            } else {
+              attempt = 0;
+              if (reconnecting) {
+                reconnecting = false;
+                yield { type: "stream.resumed", after: lastSeq };
+              }
+              const startSeq = lastSeq;
+              let upstream: "lagging" | "resume" | "error" | null = null;
+              for (let msg = await sock.next(); msg !== null; msg = await sock.next()) {
+                const frame = parseFrame(msg, workerId);
+                if (frame === null) {
+                  yield {
+                    type: "stream.error",
+                    code: "remote_runtime_malformed_response",
+                    message: `Runtime "${runtimeId}" sent an event frame that could not be read; ` +
+                      `resuming from seq ${lastSeq}.`,
+                    after: lastSeq,
+                  };
+                  upstream = "error";
+                  break;
+                }
+                if ("seq" in frame) {
+                  if (frame.seq <= lastSeq) continue; // already yielded: never a duplicate
+                  lastSeq = frame.seq;
+                  yield frame;
+                  continue;
+                }
+                if (frame.type === "stream.ended") {
+                  if (frame.reason === "shutdown") {
+                    upstream = "resume"; // a runtime stopping: resume from the last seq
+                    break;
+                  }
+                  yield { type: "stream.ended", reason: frame.reason, after: lastSeq };
+                  return;
+                }
+                if (frame.type !== "stream.closed") continue; // other control frames are ours
+                if (frame.code === "stream_lagging") {
+                  upstream = "lagging";
+                  break;
+                }
+                if (frame.code === "runtime_stopping") {
+                  upstream = "resume";
+                  break;
+                }
+                yield {
+                  type: "stream.closed",
+                  code: isKnownCode(frame.code) ? frame.code : "remote_runtime_error",
+                  message: `Runtime "${runtimeId}" closed the event stream.`,
+                  after: lastSeq,
+                };
+                return;
+              }
+              if (signal.aborted) return;
+              if (retired.aborted) outcome = "swapped";
+              else if (upstream === "lagging" || sock.overflowed) {
+                outcome = lastSeq > startSeq ? "lagging" : "lagging_no_progress";
+              } else outcome = "dropped";
+            }
           }
+        } finally {
+          await sock.close();
         }
-      } finally {
-        await sock.close();
       }
     }
 
@@ -245,17 +251,4 @@ export function parseFrame(text: string, workerId: string): StreamFrame | null {
       ? e.data as Record<string, unknown>
       : {},
   } as WorkerEvent;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

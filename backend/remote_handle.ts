@@ -32,13 +32,18 @@ import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import { followEvents, type UpstreamLease } from "./remote_events.ts";
 import type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
 import { RemoteEndpoint } from "./secret.ts";
-import { resolveTokenRef } from "./token_ref.ts";
+import { resolveTokenRef, type TokenRefPolicy } from "./token_ref.ts";
+import type { CapabilityMinter } from "./capability.ts";
 
 export interface RemoteHandleOptions {
   /** Per-request timeout for the remote client, ms. */
   timeoutMs?: number;
   /** Environment lookup for `token_ref = "env:NAME"` (default: the process environment). */
   env?: (name: string) => string | undefined;
+  /** Which token_refs may resolve (DESIGN §8); a refused one leaves the runtime `unconfigured`. */
+  tokenPolicy?: TokenRefPolicy;
+  /** Capability tokens for a connection without token_ref (DESIGN §8). */
+  capabilities?: CapabilityMinter;
   /** Backoff schedule for event stream reconnects, ms. */
   backoffMs?: number[];
   /** Told whenever the state, health or config of this runtime changes. */
@@ -513,11 +518,17 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
       retired: new AbortController(),
     };
     try {
-      const token = cfg.token_ref ? resolveTokenRef(cfg.token_ref, this.#opts.env) : undefined;
+      const token = cfg.token_ref
+        ? resolveTokenRef(cfg.token_ref, {
+          ...this.#opts.tokenPolicy,
+          env: this.#opts.env ?? this.#opts.tokenPolicy?.env,
+        })
+        : undefined;
       conn.client = new RemoteRuntimeClient({
         runtimeId: cfg.id,
         endpoint: new RemoteEndpoint(cfg.endpoint),
         token,
+        capabilities: this.#opts.capabilities,
         timeoutMs: this.#opts.timeoutMs,
         onIdentityMismatch: (observed) => this.#onIdentityMismatch(conn, observed),
       });
@@ -557,6 +568,8 @@ function stateOf(e: ApiError): RuntimeState {
     case "remote_runtime_unsupported":
       return "incompatible";
     case "token_ref_unresolved":
+    case "token_ref_not_allowed":
+    case "endpoint_not_allowed":
     case "invalid_token_ref":
       return "unconfigured";
     default:

@@ -7,8 +7,8 @@ const CANARY_TOKEN = "canary-token-5d1e";
 
 Deno.test("a remote handle never shows its endpoint or token in toString, toJSON or inspect", () => {
   const h = new RemoteRuntimeHandle(
-    { id: "canary", endpoint: `http://${CANARY_HOST}:8790`, token_ref: "env:CANARY_TOKEN" },
-    { env: (n) => n === "CANARY_TOKEN" ? CANARY_TOKEN : undefined },
+    { id: "canary", endpoint: `http://${CANARY_HOST}:8790`, token_ref: "env:YOI_CANARY_TOKEN" },
+    { env: (n) => n === "YOI_CANARY_TOKEN" ? CANARY_TOKEN : undefined },
   );
   for (
     const shown of [
@@ -26,7 +26,7 @@ Deno.test("a remote handle never shows its endpoint or token in toString, toJSON
 
 Deno.test("an unresolvable token_ref fails closed: every call is token_ref_unresolved, none connects", async () => {
   const h = new RemoteRuntimeHandle(
-    { id: "locked", endpoint: "http://127.0.0.1:9", token_ref: "env:UNSET_FOR_TEST" },
+    { id: "locked", endpoint: "http://127.0.0.1:9", token_ref: "env:YOI_UNSET_FOR_TEST" },
     { env: () => undefined },
   );
   const entry = await h.describe();

@@ -9,6 +9,7 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../shared/errors.ts";
 import { errorResponse, isLoopbackHost, secretsEqual } from "../shared/http.ts";
+import { type AdminSessions, readCookie, SESSION_COOKIE } from "./admin_session.ts";
 
 /** Where the Backend listens and which extra host names it answers to. */
 export interface HostOptions {
@@ -16,6 +17,8 @@ export interface HostOptions {
   port: number;
   /** Extra names, e.g. `"yoi.lan"` (listen port implied) or `"yoi.lan:8443"`. */
   extraHosts?: string[];
+  /** The address the Backend listens on; allowed too unless it is a wildcard (0.0.0.0, ::). */
+  listenHost?: string;
 }
 
 /**
@@ -25,6 +28,10 @@ export interface HostOptions {
 export function allowedHosts(opts: HostOptions): Set<string> {
   const { port } = opts;
   const out = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+  const listen = opts.listenHost?.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  if (listen && listen !== "0.0.0.0" && listen !== "::") {
+    out.add(listen.includes(":") ? `[${listen}]:${port}` : `${listen}:${port}`);
+  }
   for (const raw of opts.extraHosts ?? []) {
     const h = normalizeExtraHost(raw, port);
     if (h) out.add(h);
@@ -64,6 +71,8 @@ export function hostGuard(opts: HostOptions): MiddlewareHandler {
 }
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Plain-form POST routes: exempt from `X-Yoi-Request`, never from the Origin check. */
+const FORM_PATHS = new Set(["/login", "/logout"]);
 
 /**
  * CSRF defence. Mutating requests (POST, PUT, PATCH, DELETE) must carry
@@ -79,7 +88,10 @@ export function csrfGuard(opts: HostOptions): MiddlewareHandler {
     const req = c.req.raw;
     const method = req.method.toUpperCase();
     if (MUTATING.has(method)) {
-      if (req.headers.get("x-yoi-request")?.trim() !== "1") {
+      // The login and logout forms are plain HTML forms (DESIGN §8): no custom header, but a
+      // present Origin must still be the Backend's own.
+      const form = method === "POST" && FORM_PATHS.has(new URL(req.url).pathname);
+      if (!form && req.headers.get("x-yoi-request")?.trim() !== "1") {
         return reject("Mutating requests must carry the X-Yoi-Request: 1 header.");
       }
       if (!originAllowed(req, allowed)) {
@@ -109,18 +121,59 @@ function originAllowed(req: Request, allowed: Set<string>): boolean {
   return origin.trim().toLowerCase() === `http://${host}`;
 }
 
+const PRINCIPALS = new WeakMap<Request, string>();
+
+/**
+ * Who made a request, for the audit log: `admin-token`, `session:<hash prefix>`, or
+ * `loopback` when no admin token is configured (the Backend then listens on loopback only).
+ * Never a token or a session id.
+ */
+export function principalOf(req: Request): string {
+  return PRINCIPALS.get(req) ?? "loopback";
+}
+
+/** What the admin guard needs beyond the token: browser sessions and the public paths. */
+export interface AdminGuardOptions {
+  /** Logged-in browser sessions (DESIGN §8); their cookie counts like the bearer token. */
+  sessions?: AdminSessions;
+  /** Paths served without auth: the login form and static assets (no data in them). */
+  isPublic?: (path: string, method: string) => boolean;
+}
+
 /**
  * When an admin token is configured, every request must carry
- * `Authorization: Bearer <token>` (compared in constant time), else 401
- * `admin_token_required` with `WWW-Authenticate: Bearer`. Without a token
- * this is a no-op (loopback-only listening, see {@link assertListenAllowed}).
+ * `Authorization: Bearer <token>` (compared in constant time) or a live admin session
+ * cookie. Otherwise pages (GET, not `/api`) answer 303 to `/login?next=<path>`, everything
+ * else 401 `admin_token_required` with `WWW-Authenticate: Bearer`. Without a token this is a
+ * no-op (loopback-only listening, see {@link assertListenAllowed}).
  */
-export function adminTokenGuard(token: string | undefined): MiddlewareHandler {
+export function adminTokenGuard(
+  token: string | undefined,
+  opts: AdminGuardOptions = {},
+): MiddlewareHandler {
   if (token === undefined) return async (_c, next) => await next();
   return async (c, next) => {
-    const header = c.req.raw.headers.get("authorization") ?? "";
+    const req = c.req.raw;
+    const path = new URL(req.url).pathname;
+    if (opts.isPublic?.(path, req.method)) return await next();
+    const header = req.headers.get("authorization") ?? "";
     const m = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
-    if (!m || !(await secretsEqual(m[1].trim(), token))) {
+    let ok = m !== null && await secretsEqual(m[1].trim(), token);
+    if (ok) PRINCIPALS.set(req, "admin-token");
+    if (!ok && opts.sessions) {
+      const session = await opts.sessions.touch(
+        readCookie(req.headers.get("cookie"), SESSION_COOKIE),
+      );
+      if (session) PRINCIPALS.set(req, session);
+      ok = session !== null;
+    }
+    if (!ok) {
+      const page = req.method === "GET" && !path.startsWith("/api/") && !isWebSocketUpgrade(req);
+      if (page && opts.sessions) {
+        const u = new URL(req.url);
+        const next = encodeURIComponent(u.pathname + u.search);
+        return new Response(null, { status: 303, headers: { location: `/login?next=${next}` } });
+      }
       return errorResponse(
         new ApiError("admin_token_required", "A valid admin bearer token is required."),
         { "www-authenticate": "Bearer" },

@@ -197,3 +197,22 @@ Deno.test("assertListenAllowed", () => {
   assert.throws(() => assertListenAllowed("0.0.0.0", undefined), /admin token/);
   assert.throws(() => assertListenAllowed("192.168.1.5", ""), /admin token/);
 });
+
+Deno.test("allowedHosts: the listen address itself is allowed, a wildcard is not", async () => {
+  assert.ok(allowedHosts({ port: 9, listenHost: "127.0.0.2" }).has("127.0.0.2:9"));
+  assert.ok(allowedHosts({ port: 9, listenHost: "::2" }).has("[::2]:9"));
+  assert.ok(allowedHosts({ port: 9, listenHost: "[fd00::5]" }).has("[fd00::5]:9"));
+  assert.ok(!allowedHosts({ port: 9, listenHost: "0.0.0.0" }).has("0.0.0.0:9"));
+  assert.ok(!allowedHosts({ port: 9, listenHost: "::" }).has("[::]:9"));
+  const app = new Hono();
+  app.use("*", hostGuard({ port: 9, listenHost: "127.0.0.2" }));
+  app.get("/", (c) => c.text("ok"));
+  const ok = await app.fetch(
+    new Request("http://127.0.0.2:9/", { headers: { host: "127.0.0.2:9" } }),
+  );
+  assert.equal(ok.status, 200);
+  const other = await app.fetch(
+    new Request("http://127.0.0.3:9/", { headers: { host: "127.0.0.3:9" } }),
+  );
+  assert.equal(other.status, 403);
+});

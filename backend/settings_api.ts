@@ -35,6 +35,9 @@ import {
   validateNewConnection,
 } from "./connection_store.ts";
 import { probeRemote } from "./probe.ts";
+import type { CapabilityMinter } from "./capability.ts";
+import { assertEndpointAllowed, type Lookup } from "./endpoint_policy.ts";
+import type { TokenRefPolicy } from "./token_ref.ts";
 import type { RuntimeRegistry } from "./registry.ts";
 
 /** The config file as the Backend last read it (kept current by the config watcher). */
@@ -49,7 +52,12 @@ export interface SettingsDeps {
   store: ConnectionStore;
   registry: RuntimeRegistry;
   config: () => LiveConfigState;
-  env?: (name: string) => string | undefined;
+  /** Which token_refs may be saved, tested and resolved (DESIGN §8). */
+  tokenPolicy?: TokenRefPolicy;
+  /** Resolver for the endpoint target policy (default: the system resolver). */
+  lookup?: Lookup;
+  /** Capability tokens for connections without token_ref (DESIGN §8). */
+  capabilities?: CapabilityMinter;
   probeTimeoutMs?: number;
 }
 
@@ -163,6 +171,12 @@ function etagOf(text: string): string {
 /** Registers the settings routes on `app`. */
 export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): void {
   const { store, registry } = deps;
+  const probeOpts = {
+    policy: deps.tokenPolicy,
+    timeoutMs: deps.probeTimeoutMs,
+    lookup: deps.lookup,
+    capabilities: deps.capabilities,
+  };
 
   const remoteRow = (cfg: RemoteConfig, persisted: boolean): ConnectionRow => {
     const h = registry.remote(cfg.id);
@@ -274,7 +288,11 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
   // is refused as `raw_token_rejected` and every field problem is reported, not just the first.
   app.openAPIRegistry.registerPath(routes.add);
   app.post(BASE, async (c) => {
-    const entry = validateNewConnection(await parseJsonBody(c.req.raw, z.unknown()));
+    const entry = validateNewConnection(
+      await parseJsonBody(c.req.raw, z.unknown()),
+      deps.tokenPolicy,
+    );
+    await assertEndpointAllowed(entry.endpoint, { lookup: deps.lookup });
     await store.add(entry);
     await registry.upsert(entry);
     return c.json(
@@ -290,7 +308,10 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     checkId(id);
     const raw = await parseJsonBody(c.req.raw, z.unknown());
     const current = await savedConfig(id);
-    const next = validateConnectionEdit(raw, current);
+    const next = validateConnectionEdit(raw, current, deps.tokenPolicy);
+    if (next.endpoint !== current.endpoint) {
+      await assertEndpointAllowed(next.endpoint, { lookup: deps.lookup });
+    }
     await store.edit(next);
     await registry.upsert(next);
     return c.json(
@@ -335,15 +356,19 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     if (id === EMBEDDED_RUNTIME_ID) return c.json(await embeddedProbe(), 200);
     const h = registry.remote(id);
     const cfg = h?.config ?? (await savedConfig(id));
-    const probe = await probeRemote(cfg, { env: deps.env, timeoutMs: deps.probeTimeoutMs });
+    const probe = await probeRemote(cfg, probeOpts);
     h?.check().catch(() => {}); // the row's state follows the test
     return c.json(probe, 200);
   });
 
   app.openAPIRegistry.registerPath(routes.testCandidate);
   app.post(`${BASE}/test`, async (c) => {
-    const cfg = validateCandidate(await parseJsonBody(c.req.raw, z.unknown()));
-    return c.json(await probeRemote(cfg, { env: deps.env, timeoutMs: deps.probeTimeoutMs }), 200);
+    const cfg = validateCandidate(
+      await parseJsonBody(c.req.raw, z.unknown()),
+      deps.tokenPolicy,
+    );
+    await assertEndpointAllowed(cfg.endpoint, { lookup: deps.lookup });
+    return c.json(await probeRemote(cfg, probeOpts), 200);
   });
 
   async function embeddedProbe(): Promise<ProbeResult> {

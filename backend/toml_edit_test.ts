@@ -123,7 +123,7 @@ ${B_ENTRY}
 [[runtimes.remote]]   # the c entry
 id = "c"
 endpoint = "https://c.example:9443"
-token_ref = "env:C_TOKEN"
+token_ref = "env:YOI_C_TOKEN"
 
 # trailing table
 [other]
@@ -134,7 +134,7 @@ const D_ENTRY = `[[runtimes.remote]]
 id = "d"
 endpoint = "http://127.0.0.1:9004"
 display_name = "D runtime"
-token_ref = "env:D_TOKEN"
+token_ref = "env:YOI_D_TOKEN"
 `;
 
 const GOLDEN = `# yoi workspace backend config
@@ -166,7 +166,7 @@ region = "eu"
 [[runtimes.remote]]   # the c entry
 id = "c"
 endpoint = "https://c.example:9443"
-token_ref = "env:C_TOKEN"
+token_ref = "env:YOI_C_TOKEN"
 
 ${D_ENTRY}
 # trailing table
@@ -178,7 +178,7 @@ const D = {
   id: "d",
   endpoint: "http://127.0.0.1:9004",
   display_name: "D runtime",
-  token_ref: "env:D_TOKEN",
+  token_ref: "env:YOI_D_TOKEN",
 };
 
 /** The config the edit intends: the input's document with b removed and d appended. */
@@ -369,7 +369,7 @@ Deno.test("golden: edit changes only the edited entry's key lines (comments, unk
         'endpoint = "http://127.0.0.1:9001"   # where it lives',
         "  display_name = 'One'",
         "future_key = 42",
-        'token_ref = "env:ONE_TOKEN"',
+        'token_ref = "env:YOI_ONE_TOKEN"',
         "",
         "[[runtimes.remote]]",
         'id = "two"',
@@ -401,13 +401,14 @@ Deno.test("golden: edit changes only the edited entry's key lines (comments, unk
         ].join(nl),
       );
       // Add a key that was missing: appended after the entry's last line.
-      await store.edit({ id: "two", endpoint: "http://127.0.0.1:9002", token_ref: "env:TWO" });
+      await store.edit({ id: "two", endpoint: "http://127.0.0.1:9002", token_ref: "env:YOI_TWO" });
       const again = await Deno.readTextFile(path);
       assert.ok(
         again.endsWith(
-          ['id = "two"', 'endpoint = "http://127.0.0.1:9002"', 'token_ref = "env:TWO"', ""].join(
-            nl,
-          ),
+          ['id = "two"', 'endpoint = "http://127.0.0.1:9002"', 'token_ref = "env:YOI_TWO"', ""]
+            .join(
+              nl,
+            ),
         ),
         JSON.stringify(again),
       );

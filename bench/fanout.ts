@@ -201,7 +201,7 @@ export async function healthScenario(
   procs: Procs,
   fleet: Fleet,
   cfg: FanoutConfig,
-  rounds = 3,
+  rounds = 6,
 ): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
   const n = fleet.runtimes.length;
   const expect = n * cfg.workersPerRuntime;
@@ -213,15 +213,21 @@ export async function healthScenario(
   });
   const off = await procs.backend({ config, extraArgs: [...base, "--health-interval-ms", "0"] });
   const times = { on: [] as number[], off: [] as number[] };
+  /** on/off ratio of each round's medians: the two sides of one round share its noise. */
+  const roundRatios: number[] = [];
   try {
     await timeList(on.url, cfg.warmup, expect, null);
     await timeList(off.url, cfg.warmup, expect, null);
     const per = Math.max(3, Math.ceil(cfg.samples / rounds));
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? (["off", "on"] as const) : (["on", "off"] as const);
+      const m = { on: 0, off: 0 };
       for (const side of order) {
-        times[side].push(...await timeList((side === "on" ? on : off).url, per, expect, null));
+        const t = await timeList((side === "on" ? on : off).url, per, expect, null);
+        times[side].push(...t);
+        m[side] = median(t);
       }
+      roundRatios.push(m.on / m.off);
     }
   } finally {
     await procs.stop(on);
@@ -229,7 +235,7 @@ export async function healthScenario(
   }
   const mOn = median(times.on);
   const mOff = median(times.off);
-  const ratio = mOn / mOff;
+  const ratio = median(roundRatios);
   return {
     rows: [{
       scenario: "2 fan-out",
@@ -244,7 +250,8 @@ export async function healthScenario(
         median_off_ms: round(mOff, 2),
         ratio: round(ratio, 3),
       },
-      note: `${n} runtimes × ${1000 / HEALTH_BENCH_INTERVAL_MS} checks/s while listing`,
+      note: `${n} runtimes × ${1000 / HEALTH_BENCH_INTERVAL_MS} checks/s while listing; ratio = ` +
+        `median of ${rounds} paired rounds (${roundRatios.map((x) => x.toFixed(2)).join(", ")})`,
     }],
     raw: {
       health_on_ms: times.on.map((x) => round(x, 2)),

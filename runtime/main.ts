@@ -12,7 +12,16 @@ import { MemoryStore } from "./memory_store.ts";
 import { fdLimit } from "./resilient_serve.ts";
 import { MAX_OUTPUT_BYTES_DEFAULT, MAX_WORKERS_DEFAULT, Runtime } from "./runtime.ts";
 import { serveRuntime } from "./server.ts";
+import { CapabilityVerifier, loadTrustKey, readTrustKeysFile } from "./capability.ts";
 import { lockStore, type StoreLock } from "./store_lock.ts";
+import {
+  readTrustFile,
+  TRUST_FILE,
+  trustAdd,
+  TrustError,
+  trustList,
+  trustRevoke,
+} from "./trust_store.ts";
 
 const HELP = `yoi worker-runtime
 
@@ -25,7 +34,12 @@ Usage: deno task runtime -- [options]
   --data-dir DIR        fs store directory (default: .yoi/runtime-data/<id>); workers of
                         engine openai get their workspace folders in DIR/workspaces/
   --token-env NAME      read the bearer token from environment variable NAME;
-                        required when listening on a non-loopback address
+                        required when listening on a non-loopback address (or --trust-key)
+  --trust-key KEY       accept capability tokens signed by this Backend public key
+                        ("ed25519:…", as GET /api/backend public_key and
+                        \`deno task dev -- key show\` print it); repeatable, for rotation
+  --trust-keys-file F   more trusted keys, one per line (# comments)
+                        (keys added with \`trust add\` are read from the data folder too)
   --config FILE         runtime config (TOML): display_name, default_profile, [profiles.*]
   --ping-interval SEC   WebSocket ping interval (default: 30)
   --ws-queue-max N      live events a WebSocket subscriber may lag behind before its
@@ -35,6 +49,13 @@ Usage: deno task runtime -- [options]
   --max-output-bytes N  output one turn may produce before it fails with output_limit,
                         unless its profile sets max_output_bytes (default: ${MAX_OUTPUT_BYTES_DEFAULT})
   -h, --help            show this help
+
+Trust (capability tokens), kept in <data-dir>/trusted-keys.json (0600):
+  trust add KEY [--name NAME] [--replace]   trust a Backend key (NAME default: backend);
+                        a different key for a NAME in use needs --replace (the old one is revoked)
+  trust list            trusted keys and the revocation history
+  trust revoke NAME|KID revoked keys are never trusted again
+  (each takes --id ID or --data-dir DIR to find the folder)
 
 Profiles ([profiles.NAME] in --config):
   engine = "echo"       answers with the input (chunk_chars, delay_ms)
@@ -74,12 +95,59 @@ function fail(msg: string): never {
   Deno.exit(2);
 }
 
+function authLabel(token: string | undefined, trust: CapabilityVerifier | undefined): string {
+  const parts = [];
+  if (token) parts.push("bearer token");
+  if (trust) parts.push(`capability tokens from ${trust.size} trusted key(s)`);
+  return parts.length ? parts.join(" or ") : "none";
+}
+
+/** `trust add KEY [--name N] [--replace] | list | revoke NAME|KID`, on the data folder's file. */
+async function trustCommand(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        id: { type: "string", default: "local" },
+        "data-dir": { type: "string" },
+        name: { type: "string" },
+        replace: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const { values: v, positionals: [op, arg, ...rest] } = parsed;
+  const path = `${v["data-dir"] ?? `.yoi/runtime-data/${v.id}`}/${TRUST_FILE}`;
+  try {
+    if (op === "add" && arg && !rest.length) {
+      console.log(await trustAdd(path, arg, { name: v.name, replace: v.replace }));
+    } else if (op === "list" && !arg) {
+      console.log(await trustList(path));
+    } else if (op === "revoke" && arg && !rest.length) {
+      console.log(await trustRevoke(path, arg));
+    } else {
+      fail(
+        "usage: trust add KEY [--name NAME] [--replace] | trust list | trust revoke NAME|KID " +
+          "[--id ID | --data-dir DIR]",
+      );
+    }
+  } catch (e) {
+    fail(e instanceof TrustError ? e.message : `trust: ${(e as Error).message}`);
+  }
+}
+
 async function main() {
+  // `deno task runtime -- …` passes "--" through, possibly anywhere: drop it.
+  const argv = Deno.args.filter((a) => a !== "--");
+  if (argv[0] === "trust") return await trustCommand(argv.slice(1));
   let args;
   try {
     args = parseArgs({
-      // `deno task runtime -- …` passes the "--" through.
-      args: Deno.args.filter((a) => a !== "--"),
+      args: argv,
       options: {
         id: { type: "string", default: "local" },
         "display-name": { type: "string" },
@@ -87,6 +155,8 @@ async function main() {
         store: { type: "string", default: "fs" },
         "data-dir": { type: "string" },
         "token-env": { type: "string" },
+        "trust-key": { type: "string", multiple: true },
+        "trust-keys-file": { type: "string" },
         config: { type: "string" },
         "ping-interval": { type: "string", default: "30" },
         "ws-queue-max": { type: "string" },
@@ -119,10 +189,42 @@ async function main() {
       fail(`--token-env ${args["token-env"]}: that environment variable is empty or unset`);
     }
   }
-  if (!isLoopbackHost(listen.hostname) && !token) {
+  // The data folder holds the managed trust file too (`trust add|list|revoke`).
+  const dataDir = args["data-dir"] ?? `.yoi/runtime-data/${id}`;
+  const trustTexts = [...(args["trust-key"] ?? [])];
+  let managed;
+  try {
+    managed = await readTrustFile(`${dataDir}/${TRUST_FILE}`);
+  } catch (e) {
+    fail(`${TRUST_FILE}: ${(e as Error).message}`);
+  }
+  trustTexts.push(...managed.keys.map((k) => k.key));
+  if (args["trust-keys-file"]) {
+    try {
+      trustTexts.push(...await readTrustKeysFile(args["trust-keys-file"]));
+    } catch {
+      fail("--trust-keys-file could not be read");
+    }
+  }
+  let trust: CapabilityVerifier | undefined;
+  // Once trust is managed, it stays required: revoking the last key must not open the runtime.
+  if (trustTexts.length || managed.revoked.length) {
+    const keys = [];
+    for (const t of trustTexts) {
+      try {
+        keys.push(await loadTrustKey(t));
+      } catch (e) {
+        fail(`--trust-key: ${(e as Error).message}`);
+      }
+    }
+    const revoked = keys.find((k) => managed.revoked.some((r) => r.kid === k.kid));
+    if (revoked) fail(`--trust-key: key ${revoked.kid} was revoked (see trust list)`);
+    trust = new CapabilityVerifier(id, keys);
+  }
+  if (!isLoopbackHost(listen.hostname) && !token && !trust) {
     fail(
       `refusing to listen on non-loopback address ${listen.hostname} without a token; ` +
-        `pass --token-env NAME with the token in $NAME`,
+        `pass --token-env NAME with the token in $NAME, or --trust-key`,
     );
   }
   let config: RuntimeConfig = { profiles: {} };
@@ -133,7 +235,6 @@ async function main() {
       fail(e instanceof Deno.errors.NotFound ? "--config file not found" : (e as Error).message);
     }
   }
-  const dataDir = args["data-dir"] ?? `.yoi/runtime-data/${id}`;
   if (args.store !== "fs" && args.store !== "memory") {
     fail(`--store must be fs or memory, got "${args.store}"`);
   }
@@ -191,6 +292,7 @@ async function main() {
   const server = serveRuntime({
     runtime,
     token,
+    trust,
     pingIntervalSec: ping,
     hostname: listen.hostname,
     port: listen.port,
@@ -199,7 +301,7 @@ async function main() {
       const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
       console.log(
         `yoi runtime "${id}" listening on http://${host}:${addr.port} ` +
-          `(store: ${store.kind}, auth: ${token ? "bearer token" : "none"}, ` +
+          `(store: ${store.kind}, auth: ${authLabel(token, trust)}, ` +
           `open-file limit: ${fds ?? "unknown"})`,
       );
     },

@@ -23,6 +23,7 @@ import {
 } from "./openai_profile.ts";
 import { runTool, TOOL_SCHEMAS, type ToolOptions } from "./openai_tools.ts";
 import { readSse, SseError } from "./sse.ts";
+import { abortableSleep } from "../shared/abortable_sleep.ts";
 
 const DEFAULTS = {
   max_steps: 20,
@@ -437,16 +438,4 @@ export function retryAfterMs(h: Headers, now = Date.now()): number | undefined {
 function backoff(attempt: number): number {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
   return Math.round(base * (0.8 + Math.random() * 0.4));
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

@@ -25,11 +25,17 @@ import {
 } from "../shared/mod.ts";
 import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
+import type { CapabilityVerifier } from "./capability.ts";
 
 export interface RuntimeServerOptions {
   runtime: Runtime;
   /** When set, every route requires `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * Trusted Backend keys: every route then requires a capability token from one of them (or
+   * the bearer token, when both are set).
+   */
+  trust?: CapabilityVerifier;
   /** Seconds between WebSocket pings; a peer that misses a pong is dropped (default 30). */
   pingIntervalSec?: number;
   /** Bytes buffered on a WS before the sender waits for the socket to drain. */
@@ -66,12 +72,20 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     c.res.headers.set(RUNTIME_ID_HEADER, id);
   });
 
-  if (opts.token !== undefined) {
-    const token = opts.token;
+  if (opts.token !== undefined || opts.trust !== undefined) {
+    const { token, trust } = opts;
     app.use("*", async (c, next) => {
       const h = c.req.header("authorization") ?? "";
       const m = /^Bearer (.+)$/.exec(h);
-      if (!m || !(await secretsEqual(m[1], token))) {
+      // Either credential is enough: the static bearer token or a capability token bound
+      // to this very request (DESIGN §8). No detail on why a token was refused.
+      let ok = false;
+      if (m && token !== undefined) ok = await secretsEqual(m[1], token);
+      if (!ok && m && trust !== undefined) {
+        const u = new URL(c.req.url);
+        ok = await trust.verify(m[1], c.req.method, u.pathname + u.search);
+      }
+      if (!ok) {
         return errorResponse(
           new ApiError("unauthorized", "A valid bearer token is required."),
           { "www-authenticate": "Bearer" },

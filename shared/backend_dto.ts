@@ -136,6 +136,11 @@ export const BackendInfoSchema = z.object({
     config_ok: z.boolean(),
     /** Interval of the periodic health checks of remote runtimes, ms. */
     health_interval_ms: z.number().int(),
+    /**
+     * The Backend's capability-token public key, exactly as a runtime's `--trust-key` takes it
+     * (DESIGN §8); null when the Backend runs without a key (a library embedding).
+     */
+    public_key: z.string().nullable(),
     diagnostics: z.array(DiagnosticSchema),
   }),
 });

@@ -50,12 +50,15 @@ export const ERROR_CODES = {
   raw_token_rejected: 400,
   invalid_token_ref: 400,
   token_ref_unresolved: 502,
+  token_ref_not_allowed: 400,
+  endpoint_not_allowed: 400,
   config_unparsable: 409,
   runtime_in_use: 409,
   // security
   host_not_allowed: 403,
   csrf_rejected: 403,
   admin_token_required: 401,
+  audit_unavailable: 503,
   // diagnostics only
   store_torn_line_truncated: 200,
   store_corrupt_line_skipped: 200,

@@ -159,8 +159,13 @@ export function isControlFrame(msg: unknown): msg is ControlFrame {
 export const DISPLAY_NAME_MAX = 80;
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/;
+/** An unpaired UTF-16 surrogate (a paired one is one astral code point under the u flag). */
+export const LONE_SURROGATE = /\p{Cs}/u;
 export const DisplayName = z.string().max(DISPLAY_NAME_MAX, "must be at most 80 characters")
-  .refine((s) => !CONTROL_CHARS.test(s), "must not contain control characters");
+  .refine((s) => !CONTROL_CHARS.test(s), "must not contain control characters")
+  .refine((s) => !BIDI_CONTROLS.test(s), "must not contain bidi control characters")
+  .refine((s) => !LONE_SURROGATE.test(s), "must not contain unpaired surrogates");
 
 /** Longest accepted input text, in characters. */
 export const INPUT_TEXT_MAX = 256 * 1024;

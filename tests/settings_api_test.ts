@@ -463,7 +463,8 @@ Deno.test("typed errors over HTTP with their status codes", async () => {
     ["token_ref TOKEN", { ...ok, token_ref: "TOKEN" }, 400, "invalid_token_ref"],
     ["token_ref env:", { ...ok, token_ref: "env:" }, 400, "invalid_token_ref"],
     ["token_ref env:1X", { ...ok, token_ref: "env:1X" }, 400, "invalid_token_ref"],
-    ["token_ref file:", { ...ok, token_ref: "file:/x" }, 400, "invalid_token_ref"],
+    ["token_ref file:/x", { ...ok, token_ref: "file:/x" }, 400, "token_ref_not_allowed"],
+    ["token_ref env:HOME", { ...ok, token_ref: "env:HOME" }, 400, "token_ref_not_allowed"],
     ["unknown field", { ...ok, extra: true }, 400, "invalid_request"],
   ];
   for (const [what, body, status, code] of cases) {

@@ -115,7 +115,7 @@ browserTest(
     await using rt = await RuntimeProcess.start({ id: "build-box", token: TOKEN });
     await using bp = await BackendProcess.start({
       config: HAND_WRITTEN,
-      env: { BUILD_BOX_TOKEN: TOKEN },
+      env: { YOI_BUILD_BOX_TOKEN: TOKEN },
     });
     await using browser = await launchBrowser();
     const page = await browser.newPage();
@@ -135,7 +135,7 @@ browserTest(
       id: "build-box",
       display_name: "Build box",
       endpoint: rt.url,
-      token_ref: "env:BUILD_BOX_TOKEN",
+      token_ref: "env:YOI_BUILD_BOX_TOKEN",
     });
     await form.getByRole("button", { name: "Save & test" }).click();
     const notice = page.locator("#saved-notice");
@@ -144,7 +144,7 @@ browserTest(
     assert.equal(await focusedId(page), "saved-notice");
     await waitState(page, "Build box", "ready");
     const box = row(page, "Build box");
-    assert.match(await box.innerText(), /env:BUILD_BOX_TOKEN/);
+    assert.match(await box.innerText(), /env:YOI_BUILD_BOX_TOKEN/);
     assert.match(await box.innerText(), /reachable/, "the Save & test answers are on the row");
     assert.equal(await form.getByLabel("Id", { exact: true }).inputValue(), "", "form cleared");
     const afterAdd = await configText(bp);
@@ -190,7 +190,11 @@ browserTest(
     assert.equal(await focusedId(page), "add-endpoint");
     // A duplicate id is a sentence next to the id field, never raw JSON.
     // (A good candidate, so the save is attempted and the Backend refuses it.)
-    await fillForm(form, { id: "build-box", endpoint: rt.url, token_ref: "env:BUILD_BOX_TOKEN" });
+    await fillForm(form, {
+      id: "build-box",
+      endpoint: rt.url,
+      token_ref: "env:YOI_BUILD_BOX_TOKEN",
+    });
     await form.getByRole("button", { name: "Save & test" }).click();
     await page.locator("#add-id[aria-invalid=true]").waitFor();
     const idError = await page.locator("#add-id-error").innerText();
@@ -361,7 +365,7 @@ browserTest(
     await page.keyboard.type(`http://127.0.0.1:${closedPort()}`);
     await page.keyboard.press("Tab");
     assert.equal(await focusedId(page), "add-token_ref");
-    await page.keyboard.type("env:LAB_TOKEN");
+    await page.keyboard.type("env:YOI_LAB_TOKEN");
     await page.keyboard.press("Enter");
     // Not reachable: the answers get focus; Tab reaches "Save anyway".
     await addForm(page).getByRole("group", { name: /Not saved/ }).waitFor();

@@ -19,6 +19,17 @@ import backendSettings from "./routes/settings/backend.tsx";
 import workersList from "./routes/workers/index.tsx";
 import workersNew from "./routes/workers/new.tsx";
 import workerConsole from "./routes/runtimes/worker_console.tsx";
+import { LoginPage } from "./routes/login.tsx";
+import {
+  type AdminSessions,
+  clearedSessionCookie,
+  type LoginLimiter,
+  readCookie,
+  safeNext,
+  SESSION_COOKIE,
+  sessionCookie,
+} from "../../backend/admin_session.ts";
+import { secretsEqual } from "../../shared/http.ts";
 
 export interface WebAppOptions {
   /** The Backend's own fetch handler; SSR calls it in-process. */
@@ -26,9 +37,21 @@ export interface WebAppOptions {
   /** The Backend's origin, e.g. `http://127.0.0.1:8787` (used as SSR Host). */
   origin: string;
   adminToken?: string;
+  /** Browser login (DESIGN §8): set with an admin token; serves `/login` and `/logout`. */
+  login?: LoginOptions;
   /** Rebuild islands when sources change (for `deno task dev`). */
   dev?: boolean;
 }
+
+/** What `/login` and `/logout` need. */
+export interface LoginOptions {
+  token: string;
+  sessions: AdminSessions;
+  limiter: LoginLimiter;
+}
+
+/** Largest accepted login form body. */
+const LOGIN_BODY_MAX = 8192;
 
 /** Every page, by path: the one place to find a page's handler. */
 export const PAGES: [string, Route][] = [
@@ -83,6 +106,8 @@ export function createWebApp(opts: WebAppOptions): WebApp {
 
   app.get("/", (c) => c.redirect("/settings", 302));
 
+  if (opts.login) registerLogin(app, opts.login, bundler);
+
   const render = async (page: PageResult) => {
     const { html } = renderDocument(
       { title: `${page.title} · yoi workspace`, stylesheet: STYLESHEET },
@@ -124,6 +149,75 @@ export function createWebApp(opts: WebAppOptions): WebApp {
   });
 
   return { app, bundler };
+}
+
+const PAGE_HEADERS = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
+};
+
+/**
+ * `GET /login` (the form), `POST /login` (token → session cookie, 303 to `next`; a wrong token
+ * is 401 with the form again, the 11th failure of an address within a minute 429) and
+ * `POST /logout` (ends the session, 303 to `/login`).
+ */
+function registerLogin(app: Hono, login: LoginOptions, bundler: IslandBundler): void {
+  const page = async (next: string, status: number, error?: string, cookie?: string) => {
+    const { html } = renderDocument(
+      { title: "Log in · yoi workspace", stylesheet: STYLESHEET },
+      <LoginPage next={next} error={error} />,
+      await bundler.get(),
+    );
+    const headers: Record<string, string> = {
+      ...PAGE_HEADERS,
+      "content-security-policy": CSP,
+      "content-type": "text/html; charset=utf-8",
+    };
+    if (cookie) headers["set-cookie"] = cookie;
+    return new Response(html, { status, headers });
+  };
+  const secure = (req: Request) => new URL(req.url).protocol === "https:";
+  const addressOf = (env: unknown) =>
+    (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ?? "local";
+
+  app.get("/login", async (c) => {
+    const next = safeNext(c.req.query("next"));
+    if (await login.sessions.touch(readCookie(c.req.header("cookie") ?? null, SESSION_COOKIE))) {
+      return new Response(null, { status: 303, headers: { location: next } });
+    }
+    return page(next, 200);
+  });
+
+  app.post("/login", async (c) => {
+    const addr = addressOf(c.env);
+    let form: FormData | null = null;
+    if (Number(c.req.header("content-length") ?? "0") <= LOGIN_BODY_MAX) {
+      form = await c.req.raw.formData().catch(() => null);
+    }
+    const next = safeNext(form?.get("next"));
+    if (login.limiter.blocked(addr)) {
+      return page(next, 429, "Too many failed attempts from this address; wait a minute.");
+    }
+    const token = form?.get("token");
+    if (typeof token === "string" && token !== "" && await secretsEqual(token, login.token)) {
+      const id = await login.sessions.create();
+      return new Response(null, {
+        status: 303,
+        headers: { location: next, "set-cookie": sessionCookie(id, secure(c.req.raw)) },
+      });
+    }
+    login.limiter.fail(addr);
+    return page(next, 401, "That is not this Backend's admin token.");
+  });
+
+  app.post("/logout", async (c) => {
+    await login.sessions.revoke(readCookie(c.req.header("cookie") ?? null, SESSION_COOKIE));
+    return new Response(null, {
+      status: 303,
+      headers: { location: "/login", "set-cookie": clearedSessionCookie(secure(c.req.raw)) },
+    });
+  });
 }
 
 /** Scripts only from this origin (no inline script), API and WS on this origin only. */

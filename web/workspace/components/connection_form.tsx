@@ -25,6 +25,7 @@ const FIELD_OF: Partial<Record<ErrorCode, FieldName>> = {
   invalid_display_name: "display_name",
   invalid_endpoint: "endpoint",
   invalid_token_ref: "token_ref",
+  token_ref_not_allowed: "token_ref",
   raw_token_rejected: "token_ref",
 };
 
@@ -285,12 +286,15 @@ export function ConnectionForm(props: ConnectionFormProps) {
         {...field("token_ref")}
         label="Token reference"
         value={row?.token_ref ?? undefined}
-        placeholder="env:NAME"
+        placeholder="env:YOI_NAME"
         hint={
           <>
-            <code>env:NAME</code>{" "}
-            — the name of an environment variable of the Backend. The token itself stays in the
-            Backend's environment; never type a token here.
+            <code>env:YOI_NAME</code>{" "}
+            — an environment variable of the Backend whose name starts with <code>YOI_</code>{" "}
+            (or is listed in <code>token_env_allow</code>), or <code>file:NAME</code>{" "}
+            — a chmod-600 file in{" "}
+            <code>.yoi/secrets/</code>. The token itself stays with the Backend; never type a token
+            here.
           </>
         }
       />

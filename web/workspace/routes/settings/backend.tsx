@@ -32,13 +32,32 @@ const backend: Route = async ({ client }) => {
             <dt>Admin token</dt>
             <dd>
               {b.admin_token_required
-                ? "required on every API request"
+                ? (
+                  <>
+                    required on every API request (browsers log in once and hold a session cookie)
+                    {" "}
+                    <form method="post" action="/logout" class="inline-form">
+                      <button type="submit" class="secondary">Log out</button>
+                    </form>
+                  </>
+                )
                 : "not required (loopback only)"}
             </dd>
             <dt>Worker list deadline</dt>
             <dd>{b.fanout_deadline_ms} ms</dd>
             <dt>Remote request timeout</dt>
             <dd>{b.remote_timeout_ms} ms</dd>
+            <dt>Public key</dt>
+            <dd>
+              {b.public_key
+                ? (
+                  <>
+                    <code>{b.public_key}</code> — start a runtime with{" "}
+                    <code>--trust-key {b.public_key}</code> and add it without a token reference
+                  </>
+                )
+                : "none"}
+            </dd>
             <dt>Embedded runtime store</dt>
             <dd>{b.embedded_store}</dd>
             <dt>Config file</dt>

@@ -1,0 +1,121 @@
+/**
+ * The runtime's side of capability tokens (DESIGN §8): trusted Backend keys and the check of
+ * one request's token — signature, audience (this runtime's id), expiry within ±30 s skew,
+ * life ≤ 60 s, scope, method and path, and a bounded replay cache of mutating `jti`s.
+ * @module
+ */
+import { decodeProtectedHeader, importJWK, jwtVerify } from "jose";
+import {
+  CAPABILITY_ALG,
+  CAPABILITY_MAX_LIFE_SEC,
+  CAPABILITY_SKEW_SEC,
+  CAPABILITY_TYP,
+  formatPublicKey,
+  keyIdOf,
+  parsePublicKey,
+} from "../shared/capability.ts";
+
+/** One Backend public key this runtime accepts tokens from. */
+export interface TrustedKey {
+  /** Key id (the token's `kid` and `iss`). */
+  kid: string;
+  /** The key as `--trust-key` takes it. */
+  text: string;
+  key: CryptoKey;
+}
+
+/** Parses and imports a `--trust-key` value; throws a plain Error when it is malformed. */
+export async function loadTrustKey(text: string): Promise<TrustedKey> {
+  const x = parsePublicKey(text);
+  const key = await importJWK({ kty: "OKP", crv: "Ed25519", x }, CAPABILITY_ALG) as CryptoKey;
+  return { kid: await keyIdOf(x), text: formatPublicKey(x), key };
+}
+
+/** The keys of a `--trust-keys-file`: one per line; blank lines and `#` comments skipped. */
+export async function readTrustKeysFile(path: string): Promise<string[]> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").map((l) => l.replace(/#.*$/, "").trim()).filter((l) => l !== "");
+}
+
+const READ_METHODS = new Set(["GET", "HEAD"]);
+/** Mutating `jti`s remembered (until their expiry) to refuse replays. */
+export const DEFAULT_REPLAY_CACHE_MAX = 100_000;
+
+export interface VerifierOptions {
+  /** Seconds since the epoch (tests move the clock). */
+  now?: () => number;
+  replayCacheMax?: number;
+}
+
+/** Verifies capability tokens for one runtime; holds the replay cache. */
+export class CapabilityVerifier {
+  readonly #runtimeId: string;
+  readonly #keys: Map<string, TrustedKey>;
+  readonly #now: () => number;
+  readonly #max: number;
+  /** `kid:jti` → expiry (s); insertion order is roughly expiry order. */
+  readonly #seen = new Map<string, number>();
+
+  constructor(runtimeId: string, keys: TrustedKey[], opts: VerifierOptions = {}) {
+    this.#runtimeId = runtimeId;
+    this.#keys = new Map(keys.map((k) => [k.kid, k]));
+    this.#now = opts.now ?? (() => Date.now() / 1000);
+    this.#max = opts.replayCacheMax ?? DEFAULT_REPLAY_CACHE_MAX;
+  }
+
+  /** Number of trusted keys. */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /**
+   * True when `token` authorises `method` on `pathWithQuery` (as this runtime received it).
+   * Never throws; the caller answers 401 with no detail.
+   */
+  async verify(token: string, method: string, pathWithQuery: string): Promise<boolean> {
+    let kid: unknown;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      return false;
+    }
+    const trusted = typeof kid === "string" ? this.#keys.get(kid) : undefined;
+    if (!trusted) return false;
+    const now = this.#now();
+    let p;
+    try {
+      ({ payload: p } = await jwtVerify(token, trusted.key, {
+        algorithms: [CAPABILITY_ALG],
+        typ: CAPABILITY_TYP,
+        audience: this.#runtimeId,
+        issuer: trusted.kid,
+        clockTolerance: CAPABILITY_SKEW_SEC,
+        currentDate: new Date(now * 1000),
+        requiredClaims: ["iat", "exp", "jti"],
+      }));
+    } catch {
+      return false;
+    }
+    const { iat, exp, jti } = p as { iat: number; exp: number; jti: unknown };
+    if (typeof jti !== "string" || jti.length === 0 || jti.length > 128) return false;
+    if (exp - iat > CAPABILITY_MAX_LIFE_SEC || iat > now + CAPABILITY_SKEW_SEC) return false;
+    const read = READ_METHODS.has(method);
+    if (p.scope === "read") return read && p.htm === undefined && p.htu === undefined;
+    if (p.htm !== method || p.htu !== pathWithQuery) return false;
+    if (read) return true;
+    return this.#firstUse(`${trusted.kid}:${jti}`, exp, now);
+  }
+
+  /** Records a mutating jti; false when it was seen (replay) or the cache is full of live ones. */
+  #firstUse(key: string, exp: number, now: number): boolean {
+    if (this.#seen.has(key)) return false;
+    if (this.#seen.size >= this.#max) {
+      for (const [k, e] of this.#seen) {
+        if (e + CAPABILITY_SKEW_SEC < now) this.#seen.delete(k);
+      }
+      if (this.#seen.size >= this.#max) return false; // fail closed under a flood
+    }
+    this.#seen.set(key, exp);
+    return true;
+  }
+}
