@@ -9,8 +9,10 @@ import { z } from "zod";
 import {
   ApiError,
   BackendAckEnvelopeSchema,
+  BackendDeletedEnvelopeSchema,
   type BackendInfo,
   BackendInfoSchema,
+  BackendRestoreEnvelopeSchema,
   BackendWorkerEnvelopeSchema,
   BackendWorkerListSchema,
   CreateWorkerRequestSchema,
@@ -20,10 +22,13 @@ import {
   HostListSchema,
   InputRequestSchema,
   isWorkerId,
+  RenameWorkerRequestSchema,
+  RestoreQuerySchema,
   RuntimeEntryEnvelopeSchema,
   RuntimeListSchema,
   TranscriptEnvelopeSchema,
   TranscriptQuerySchema,
+  WorkerListQuerySchema,
 } from "../shared/mod.ts";
 import { type OpenStreams, proxyEvents } from "./events_proxy.ts";
 import type { LiveHub } from "./live_hub.ts";
@@ -75,7 +80,8 @@ const routes = {
     method: "get",
     path: "/api/workers",
     summary: "Workers of every runtime, queried in parallel under a deadline",
-    responses: { 200: json(BackendWorkerListSchema, "Workers") },
+    request: { query: WorkerListQuerySchema },
+    responses: { 200: json(BackendWorkerListSchema, "Workers"), 400: errors[400] },
   }),
   backend: route({
     method: "get",
@@ -91,7 +97,7 @@ const routes = {
   listWorkers: route({
     method: "get",
     path: "/api/runtimes/{runtime_id}/workers",
-    request: { params: RuntimeParams },
+    request: { params: RuntimeParams, query: WorkerListQuerySchema },
     responses: { 200: json(BackendWorkerListSchema, "Workers"), ...errors },
   }),
   createWorker: route({
@@ -129,6 +135,52 @@ const routes = {
     path: "/api/runtimes/{runtime_id}/workers/{worker_id}/stop",
     request: { params: WorkerParams },
     responses: { 200: json(BackendAckEnvelopeSchema, "Worker stopped"), ...errors },
+  }),
+  restore: route({
+    method: "post",
+    path: "/api/runtimes/{runtime_id}/workers/{worker_id}/restore",
+    summary: "Reopens a stopped worker as idle; `?dry_run=true` only checks whether it can",
+    request: { params: WorkerParams, query: RestoreQuerySchema },
+    responses: { 200: json(BackendRestoreEnvelopeSchema, "Restored (or could be)"), ...errors },
+  }),
+  pause: route({
+    method: "post",
+    path: "/api/runtimes/{runtime_id}/workers/{worker_id}/pause",
+    request: { params: WorkerParams },
+    responses: {
+      200: json(BackendAckEnvelopeSchema, "Turn paused"),
+      ...errors,
+      501: json(ErrorBodySchema, "The worker's engine cannot pause"),
+    },
+  }),
+  resume: route({
+    method: "post",
+    path: "/api/runtimes/{runtime_id}/workers/{worker_id}/resume",
+    request: { params: WorkerParams },
+    responses: {
+      200: json(BackendAckEnvelopeSchema, "Turn resumed"),
+      ...errors,
+      501: json(ErrorBodySchema, "The worker's engine cannot pause"),
+    },
+  }),
+  rename: route({
+    method: "patch",
+    path: "/api/runtimes/{runtime_id}/workers/{worker_id}",
+    request: {
+      params: WorkerParams,
+      body: {
+        content: { "application/json": { schema: RenameWorkerRequestSchema } },
+        required: true,
+      },
+    },
+    responses: { 200: json(BackendWorkerEnvelopeSchema, "Renamed worker"), ...errors },
+  }),
+  deleteWorker: route({
+    method: "delete",
+    path: "/api/runtimes/{runtime_id}/workers/{worker_id}",
+    summary: "Removes a stopped worker and its log (409 worker_not_stopped otherwise)",
+    request: { params: WorkerParams },
+    responses: { 200: json(BackendDeletedEnvelopeSchema, "Deleted"), ...errors },
   }),
   transcript: route({
     method: "get",
@@ -184,7 +236,10 @@ export function registerApiRoutes(app: OpenAPIHono, deps: ApiDeps): void {
     async (c) => c.json({ runtime: await registry.describe(c.req.valid("param").runtime_id) }, 200),
   );
 
-  app.openapi(routes.listAllWorkers, async (c) => c.json(await registry.listWorkers(), 200));
+  app.openapi(
+    routes.listAllWorkers,
+    async (c) => c.json(await registry.listWorkers(c.req.valid("query").status), 200),
+  );
 
   app.openapi(routes.backend, (c) => c.json({ backend: deps.info() }, 200));
 
@@ -192,7 +247,7 @@ export function registerApiRoutes(app: OpenAPIHono, deps: ApiDeps): void {
 
   app.openapi(routes.listWorkers, async (c) => {
     const h = registry.get(c.req.valid("param").runtime_id);
-    return c.json(await h.listWorkers(), 200);
+    return c.json(await h.listWorkers(undefined, c.req.valid("query").status), 200);
   });
 
   app.openapi(routes.createWorker, async (c) => {
@@ -227,6 +282,38 @@ export function registerApiRoutes(app: OpenAPIHono, deps: ApiDeps): void {
     const h = target(p);
     const ack = await h.stop(p.worker_id);
     return c.json({ ack: { ...ack, runtime_id: p.runtime_id } }, 200);
+  });
+
+  app.openapi(routes.restore, async (c) => {
+    const p = c.req.valid("param");
+    const h = target(p);
+    const r = await h.restore(p.worker_id, c.req.valid("query").dry_run);
+    return c.json({ ack: { ...r.ack, runtime_id: p.runtime_id }, dry_run: r.dry_run }, 200);
+  });
+
+  app.openapi(routes.pause, async (c) => {
+    const p = c.req.valid("param");
+    const ack = await target(p).pause(p.worker_id);
+    return c.json({ ack: { ...ack, runtime_id: p.runtime_id } }, 200);
+  });
+
+  app.openapi(routes.resume, async (c) => {
+    const p = c.req.valid("param");
+    const ack = await target(p).resume(p.worker_id);
+    return c.json({ ack: { ...ack, runtime_id: p.runtime_id } }, 200);
+  });
+
+  app.openapi(routes.rename, async (c) => {
+    const p = c.req.valid("param");
+    const h = target(p);
+    const { display_name } = c.req.valid("json");
+    return c.json({ worker: await h.rename(p.worker_id, display_name) }, 200);
+  });
+
+  app.openapi(routes.deleteWorker, async (c) => {
+    const p = c.req.valid("param");
+    const { worker_id } = await target(p).deleteWorker(p.worker_id);
+    return c.json({ deleted: { runtime_id: p.runtime_id, worker_id } }, 200);
   });
 
   app.openapi(routes.transcript, async (c) => {

@@ -175,7 +175,10 @@ export function describeOperation(method: string, path: string): AuditEntry {
   let m = WORKER_PATH.exec(path);
   if (m) {
     const [, rid, wid, action] = m;
-    const op = wid ? `worker.${action ?? method.toLowerCase()}` : `worker.create`;
+    // PATCH of a worker is a rename; DELETE removes it; actions name themselves.
+    const op = !wid
+      ? "worker.create"
+      : `worker.${action ?? (method === "PATCH" ? "rename" : method.toLowerCase())}`;
     return { operation: op, runtime_id: safe(rid), worker_id: safe(wid), outcome: "" };
   }
   m = SETTINGS_PATH.exec(path);

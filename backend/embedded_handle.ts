@@ -6,9 +6,11 @@ import {
   type Ack,
   type CreateWorkerRequest,
   EMBEDDED_RUNTIME_ID,
+  type RestoreResult,
   type RuntimeEntry,
   type TranscriptPage,
   type WorkerDetail,
+  type WorkerStatus,
 } from "../shared/mod.ts";
 import type { Runtime } from "../runtime/mod.ts";
 import type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
@@ -44,6 +46,7 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
       capabilities: s.capabilities,
       profiles: s.profiles,
       worker_count: s.worker_count,
+      worker_counts: s.worker_counts ?? null,
       can_create_worker: s.status === "running" && s.capabilities.create_worker,
       os: s.os,
       arch: s.arch,
@@ -51,9 +54,9 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
     });
   }
 
-  listWorkers(): Promise<WorkerList> {
+  listWorkers(_signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     return Promise.resolve({
-      workers: this.runtime.listWorkers(),
+      workers: this.runtime.listWorkers(status),
       diagnostics: [...this.runtime.diagnostics],
     });
   }
@@ -76,6 +79,26 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
 
   stop(workerId: string): Promise<Ack> {
     return this.runtime.stop(workerId);
+  }
+
+  restore(workerId: string, dryRun: boolean): Promise<RestoreResult> {
+    return this.runtime.restore(workerId, dryRun);
+  }
+
+  pause(workerId: string): Promise<Ack> {
+    return this.runtime.pause(workerId);
+  }
+
+  resume(workerId: string): Promise<Ack> {
+    return this.runtime.resume(workerId);
+  }
+
+  rename(workerId: string, displayName: string): Promise<WorkerDetail> {
+    return this.runtime.rename(workerId, displayName);
+  }
+
+  deleteWorker(workerId: string): Promise<{ worker_id: string }> {
+    return this.runtime.deleteWorker(workerId);
   }
 
   transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage> {

@@ -11,6 +11,7 @@ import {
   type Host,
   isName,
   type RuntimeEntry,
+  type WorkerStatus,
   type WorkerSummary,
 } from "../shared/mod.ts";
 import type { RemoteConfig } from "./config.ts";
@@ -205,11 +206,13 @@ export class RuntimeRegistry {
    * runtime that became unreachable contributes its last-known workers as `stale`). A
    * runtime that misses the deadline or is refused adds one diagnostic with its state.
    */
-  async listWorkers(): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
+  async listWorkers(
+    status?: WorkerStatus,
+  ): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
     const results = await Promise.all(
       [...this.#handles.values()].map(async (h) => {
         try {
-          return await this.#withDeadline((signal) => h.listWorkers(signal));
+          return await this.#withDeadline((signal) => h.listWorkers(signal, status));
         } catch (e) {
           return { workers: [], diagnostics: [failureDiagnostic(h, e)] };
         }

@@ -17,6 +17,7 @@ import {
   ApiError,
   type ControlFrame,
   type CreateWorkerRequest,
+  DeletedEnvelopeSchema,
   type Diagnostic,
   diagnostic,
   type ErrorBody,
@@ -25,6 +26,8 @@ import {
   isName,
   isWorkerId,
   readCappedText,
+  RestoreEnvelopeSchema,
+  type RestoreResult,
   RUNTIME_ID_HEADER,
   RuntimeEnvelopeSchema,
   type RuntimeSummary,
@@ -36,6 +39,7 @@ import {
   WorkerEnvelopeSchema,
   type WorkerEvent,
   WorkerListEnvelopeSchema,
+  type WorkerStatus,
   type WorkerSummary,
 } from "../shared/mod.ts";
 import type { RemoteEndpoint, Secret } from "./secret.ts";
@@ -105,6 +109,10 @@ const PASSTHROUGH_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "worker_not_found",
   "worker_busy",
   "worker_stopped",
+  "worker_not_stopped",
+  "worker_not_busy",
+  "worker_not_paused",
+  "profile_not_found",
   "invalid_request",
   "invalid_json",
   "unknown_profile",
@@ -204,8 +212,10 @@ export class RemoteRuntimeClient {
   /** `GET /v1/workers`: the workers plus the runtime's own diagnostics. */
   async listWorkers(
     signal?: AbortSignal,
+    status?: WorkerStatus,
   ): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
-    const raw = await this.#call("GET", "/v1/workers", "listing workers", { signal });
+    const path = status ? `/v1/workers?status=${encodeURIComponent(status)}` : "/v1/workers";
+    const raw = await this.#call("GET", path, "listing workers", { signal });
     return this.#validate(WorkerListEnvelopeSchema, raw, "worker list");
   }
 
@@ -247,6 +257,51 @@ export class RemoteRuntimeClient {
       signal,
     });
     return this.#validate(AckEnvelopeSchema, raw, "acknowledgement").ack;
+  }
+
+  /** `POST /v1/workers/{id}/restore[?dry_run=true]`. */
+  async restore(workerId: string, dryRun = false, signal?: AbortSignal): Promise<RestoreResult> {
+    const q = dryRun ? "?dry_run=true" : "";
+    const raw = await this.#call(
+      "POST",
+      `${workerPath(workerId)}/restore${q}`,
+      "restoring workers",
+      {
+        signal,
+      },
+    );
+    return this.#validate(RestoreEnvelopeSchema, raw, "restore answer");
+  }
+
+  /** `POST /v1/workers/{id}/pause`. */
+  async pause(workerId: string, signal?: AbortSignal): Promise<Ack> {
+    const raw = await this.#call("POST", `${workerPath(workerId)}/pause`, "pausing turns", {
+      signal,
+    });
+    return this.#validate(AckEnvelopeSchema, raw, "acknowledgement").ack;
+  }
+
+  /** `POST /v1/workers/{id}/resume`. */
+  async resume(workerId: string, signal?: AbortSignal): Promise<Ack> {
+    const raw = await this.#call("POST", `${workerPath(workerId)}/resume`, "resuming turns", {
+      signal,
+    });
+    return this.#validate(AckEnvelopeSchema, raw, "acknowledgement").ack;
+  }
+
+  /** `PATCH /v1/workers/{id}` with `{display_name}`. */
+  async rename(workerId: string, displayName: string, signal?: AbortSignal): Promise<WorkerDetail> {
+    const raw = await this.#call("PATCH", workerPath(workerId), "renaming workers", {
+      body: { display_name: displayName },
+      signal,
+    });
+    return this.#validate(WorkerEnvelopeSchema, raw, "worker detail").worker;
+  }
+
+  /** `DELETE /v1/workers/{id}` of a stopped worker. */
+  async deleteWorker(workerId: string, signal?: AbortSignal): Promise<{ worker_id: string }> {
+    const raw = await this.#call("DELETE", workerPath(workerId), "deleting workers", { signal });
+    return this.#validate(DeletedEnvelopeSchema, raw, "delete answer").deleted;
   }
 
   /** `GET /v1/workers/{id}/transcript?after=&limit=`. */
@@ -426,7 +481,7 @@ export class RemoteRuntimeClient {
 
   /** One HTTP exchange; resolves with the parsed JSON of a 2xx body, else throws ApiError. */
   async #call(
-    method: "GET" | "POST",
+    method: "GET" | "POST" | "PATCH" | "DELETE",
     path: string,
     what: string,
     opts: { body?: unknown; signal?: AbortSignal; seen?: { runtimeId: string | null } },

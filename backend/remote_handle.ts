@@ -17,12 +17,14 @@ import {
   type HealthCheck,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
+  type RestoreResult,
   type RuntimeEntry,
   type RuntimeHealth,
   type RuntimeState,
   type RuntimeSummary,
   type TranscriptPage,
   type WorkerDetail,
+  type WorkerStatus,
   type WorkerSummary,
 } from "../shared/mod.ts";
 import type { RemoteConfig } from "./config.ts";
@@ -349,6 +351,8 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
       capabilities: ready && s ? s.capabilities : null,
       profiles: ready && s ? s.profiles : [],
       worker_count: ready && s ? s.worker_count : null,
+      // As of the last health check, like worker_count (describe() does no network).
+      worker_counts: ready && s ? s.worker_counts ?? null : null,
       can_create_worker: ready && !!s && s.status === "running" && s.capabilities.create_worker,
       os: s?.os ?? null,
       arch: s?.arch ?? null,
@@ -361,11 +365,11 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
    * last-known workers with `stale: true`; any other state lists none (the caller adds the
    * state as a diagnostic).
    */
-  async listWorkers(signal?: AbortSignal): Promise<WorkerList> {
+  async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     try {
-      const r = await this.#call((c) => c.listWorkers(signal));
+      const r = await this.#call((c) => c.listWorkers(signal, status));
       const workers = r.workers.map((w) => ({ ...w, runtime_id: this.runtimeId }));
-      this.#lastKnown = workers.slice(0, LAST_KNOWN_MAX);
+      if (!status) this.#lastKnown = workers.slice(0, LAST_KNOWN_MAX);
       return {
         workers,
         diagnostics: r.diagnostics.map((d) => ({
@@ -378,7 +382,8 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
       if (this.#state === "unreachable" && this.#verified && this.#lastKnown) {
         const why = this.stateDiagnostics();
         return {
-          workers: this.#lastKnown.map((w) => ({ ...w, stale: true })),
+          workers: this.#lastKnown.filter((w) => !status || w.status === status)
+            .map((w) => ({ ...w, stale: true })),
           diagnostics: [
             ...why,
             {
@@ -414,6 +419,26 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
 
   stop(workerId: string): Promise<Ack> {
     return this.#call((c) => c.stop(workerId));
+  }
+
+  restore(workerId: string, dryRun: boolean): Promise<RestoreResult> {
+    return this.#call((c) => c.restore(workerId, dryRun));
+  }
+
+  pause(workerId: string): Promise<Ack> {
+    return this.#call((c) => c.pause(workerId));
+  }
+
+  resume(workerId: string): Promise<Ack> {
+    return this.#call((c) => c.resume(workerId));
+  }
+
+  async rename(workerId: string, displayName: string): Promise<WorkerDetail> {
+    return this.#own(await this.#call((c) => c.rename(workerId, displayName)));
+  }
+
+  deleteWorker(workerId: string): Promise<{ worker_id: string }> {
+    return this.#call((c) => c.deleteWorker(workerId));
   }
 
   transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage> {

@@ -8,11 +8,13 @@ import type {
   ControlFrame,
   CreateWorkerRequest,
   Diagnostic,
+  RestoreResult,
   RuntimeEntry,
   RuntimeKind,
   TranscriptPage,
   WorkerDetail,
   WorkerEvent,
+  WorkerStatus,
   WorkerSummary,
 } from "../shared/mod.ts";
 
@@ -30,12 +32,20 @@ export interface RuntimeHandle {
   readonly displayName: string;
   /** Live registry projection of this runtime; never throws (problems become diagnostics). */
   describe(signal?: AbortSignal): Promise<RuntimeEntry>;
-  listWorkers(signal?: AbortSignal): Promise<WorkerList>;
+  /** The runtime's workers, or only those with `status` (filtered by the runtime). */
+  listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList>;
   getWorker(workerId: string): Promise<WorkerDetail>;
   createWorker(req: CreateWorkerRequest): Promise<WorkerDetail>;
   input(workerId: string, text: string): Promise<Ack>;
   cancel(workerId: string): Promise<Ack>;
   stop(workerId: string): Promise<Ack>;
+  /** Reopens a stopped worker; `dryRun` only checks whether it can (issue 17). */
+  restore(workerId: string, dryRun: boolean): Promise<RestoreResult>;
+  pause(workerId: string): Promise<Ack>;
+  resume(workerId: string): Promise<Ack>;
+  rename(workerId: string, displayName: string): Promise<WorkerDetail>;
+  /** Removes a stopped worker and its log. */
+  deleteWorker(workerId: string): Promise<{ worker_id: string }>;
   transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage>;
   /**
    * Events with `seq > after`, then live, until `signal` aborts. Remote handles

@@ -49,6 +49,7 @@ function delay(ms: number): { promise: Promise<void>; clear(): void } {
  * would leave those running and holding the output pipes.
  */
 export class CommandEngine implements Engine {
+  readonly features = { pause: true };
   readonly #argv: string[];
   readonly #timeoutMs: number;
   readonly #killGraceMs: number;
@@ -113,7 +114,29 @@ export class CommandEngine implements Engine {
     };
     const onAbort = () => stop("cancelled");
     ctx.signal.addEventListener("abort", onAbort, { once: true });
-    const timeoutTimer = setTimeout(() => stop("timeout"), this.#timeoutMs);
+    // The timeout clock runs only while the turn is not paused.
+    let timeLeft = this.#timeoutMs;
+    let clockStart = Date.now();
+    let timeoutTimer: ReturnType<typeof setTimeout> | undefined = setTimeout(
+      () => stop("timeout"),
+      timeLeft,
+    );
+    // Pause stops the whole group (SIGSTOP), resume continues it (SIGCONT).
+    const onPause = (paused: boolean) => {
+      if (stopReason !== null) return;
+      if (paused) {
+        killGroup("SIGSTOP");
+        clearTimeout(timeoutTimer);
+        timeoutTimer = undefined;
+        timeLeft = Math.max(0, timeLeft - (Date.now() - clockStart));
+      } else {
+        killGroup("SIGCONT");
+        clockStart = Date.now();
+        timeoutTimer = setTimeout(() => stop("timeout"), timeLeft);
+      }
+    };
+    const offPause = ctx.pause?.onChange(onPause);
+    if (ctx.pause?.paused) onPause(true); // paused before the child started
 
     // --- stdin: written concurrently so a child that answers before reading cannot deadlock us ---
     const stdinWriter = child.stdin.getWriter();
@@ -163,8 +186,11 @@ export class CommandEngine implements Engine {
 
     // --- wait for the leader to exit, or terminate the group when asked to stop ---
     let status = await Promise.race([child.status, stopRequested.then(() => null)]);
+    offPause?.();
     if (status === null) {
       killGroup("SIGTERM");
+      // A stopped (paused) group only acts on SIGTERM once continued.
+      killGroup("SIGCONT");
       const grace = delay(this.#killGraceMs);
       status = await Promise.race([child.status, grace.promise.then(() => null)]);
       grace.clear();

@@ -12,6 +12,7 @@ export interface EchoOptions {
 }
 
 export class EchoEngine implements Engine {
+  readonly features = { pause: true };
   #chunk: number;
   #delay: number;
   constructor(opts: EchoOptions = {}) {
@@ -24,6 +25,8 @@ export class EchoEngine implements Engine {
     for (let i = 0; i < chars.length; i += this.#chunk) {
       if (ctx.signal.aborted) return { outcome: "failed", reason: "cancelled" };
       if (this.#delay > 0 && i > 0) await abortableSleep(this.#delay, ctx.signal);
+      // Paused: no chunk until resumed (or cancelled).
+      await ctx.pause?.wait(ctx.signal);
       if (ctx.signal.aborted) return { outcome: "failed", reason: "cancelled" };
       await ctx.emit({ text: chars.slice(i, i + this.#chunk).join("") });
     }

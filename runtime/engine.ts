@@ -14,6 +14,63 @@ export interface OutputChunk {
 /** Event types an engine may record itself (beyond output), e.g. the `openai` engine's tool use. */
 export type EngineEventType = "tool.call" | "tool.result";
 
+/**
+ * A running turn's pause state (issue 17). Engines hold at their own safe points
+ * (`wait`) and may react at once to a change (`onChange`, e.g. SIGSTOP a process).
+ */
+export interface PauseGate {
+  readonly paused: boolean;
+  /** Resolves once the turn is not paused, or at once when `signal` aborts. */
+  wait(signal: AbortSignal): Promise<void>;
+  /** Calls `fn` on every pause (`true`) and resume (`false`); returns the unsubscribe. */
+  onChange(fn: (paused: boolean) => void): () => void;
+}
+
+/** A {@link PauseGate} the Runtime drives; one per turn. */
+export class TurnGate implements PauseGate {
+  #paused = false;
+  #waiters = new Set<() => void>();
+  #listeners = new Set<(paused: boolean) => void>();
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Pauses or resumes; listeners run synchronously, waiters wake on resume. */
+  set(paused: boolean): void {
+    if (paused === this.#paused) return;
+    this.#paused = paused;
+    for (const fn of [...this.#listeners]) {
+      try {
+        fn(paused);
+      } catch { /* a faulty listener must not block the others */ }
+    }
+    if (!paused) {
+      const ws = [...this.#waiters];
+      this.#waiters.clear();
+      for (const w of ws) w();
+    }
+  }
+
+  wait(signal: AbortSignal): Promise<void> {
+    if (!this.#paused || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#waiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.#waiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  onChange(fn: (paused: boolean) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+}
+
 export interface TurnContext {
   input: string;
   /** Aborted when the turn is cancelled or the runtime shuts down. */
@@ -29,6 +86,8 @@ export interface TurnContext {
    * keeps a conversation rebuilds it, also after a restart (the log is the only memory).
    */
   history?(): Promise<WorkerEvent[]>;
+  /** The turn's pause state; engines that declare `pause: false` never see it paused. */
+  pause?: PauseGate;
 }
 
 /**
@@ -46,6 +105,8 @@ export interface EngineEnv {
 }
 
 export interface Engine {
+  /** What the engine can do beyond running turns; `pause: false` → pause answers 501. */
+  readonly features?: { pause: boolean };
   /**
    * Runs one turn. When `signal` aborts, the engine stops its work (and any
    * process it started) before it settles; the Runtime records the cancel.

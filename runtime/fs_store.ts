@@ -89,6 +89,8 @@ export class FsStore implements EventStore {
   readonly kind = "fs";
   readonly #dataDir: string;
   readonly #workersDir: string;
+  /** Where a deleted worker's folder is moved (atomically) before it is removed. */
+  readonly #deletedDir: string;
   readonly #workers = new Map<string, WorkerState>();
   readonly #creating = new Set<string>();
   /** Workers whose log handle is open, least recently used first. */
@@ -102,6 +104,7 @@ export class FsStore implements EventStore {
   constructor(dataDir: string, opts: FsStoreOptions = {}) {
     this.#dataDir = dataDir;
     this.#workersDir = join(dataDir, "workers");
+    this.#deletedDir = join(dataDir, "deleted");
     this.#maxOpen = Math.max(1, opts.maxOpenFiles ?? MAX_OPEN_FILES_DEFAULT);
   }
 
@@ -123,6 +126,8 @@ export class FsStore implements EventStore {
     let ignored = 0;
     try {
       await Deno.mkdir(this.#workersDir, { recursive: true });
+      // Leftovers of deletes cut short by a crash: already gone from the workers folder.
+      await Deno.remove(this.#deletedDir, { recursive: true }).catch(() => {});
       for await (const entry of Deno.readDir(this.#workersDir)) {
         if (entry.isDirectory && isWorkerId(entry.name)) ids.push(entry.name);
         else if (!entry.isFile) ignored++;
@@ -173,6 +178,27 @@ export class FsStore implements EventStore {
     } finally {
       await Deno.remove(probe).catch(() => {});
     }
+  }
+
+  /** Moves the worker's folder out of `workers/` in one rename, then removes it. */
+  async deleteWorker(workerId: string): Promise<void> {
+    this.#assertOpen();
+    const id = validId(workerId);
+    const w = this.#workers.get(id);
+    if (!w) throw new ApiError("worker_not_found", `worker ${id} is not in the store`);
+    await w.writing;
+    this.#closeHandle(w);
+    const gone = join(this.#deletedDir, id);
+    try {
+      await Deno.mkdir(this.#deletedDir, { recursive: true });
+      await Deno.rename(w.dir, gone);
+      await syncDir(this.#workersDir);
+    } catch (e) {
+      this.#writeError = ioKind(e);
+      throw unavailable(`the store could not delete worker ${id}`, e);
+    }
+    this.#workers.delete(id);
+    await Deno.remove(gone, { recursive: true }).catch(() => {});
   }
 
   /** Creates the worker's directory, empty log and record (atomically, fsynced). */

@@ -1,7 +1,7 @@
 /**
  * Limits and method handling of the Runtime API, in process (DESIGN §4, §11):
- * 405 + Allow for a known path with the wrong method, 501 for operations this
- * runtime does not offer, 429 `runtime_at_capacity`, the per-turn output cap.
+ * 405 + Allow for a known path with the wrong method, 501 for pausing an engine that
+ * cannot pause, 429 `runtime_at_capacity`, the per-turn output cap.
  * @module
  */
 import assert from "node:assert/strict";
@@ -64,24 +64,22 @@ Deno.test("known path, wrong method → 405 method_not_allowed with Allow", asyn
   });
 });
 
-Deno.test("operations whose capability is false → 501 unsupported_operation", async () => {
-  await withApp({}, async (call, rt) => {
-    const caps = rt.summary().capabilities as Record<string, boolean>;
-    for (const op of ["pause", "resume", "restore", "rename", "delete"]) {
-      assert.notEqual(caps[op], true, `${op} is not offered`);
+Deno.test("pause/resume of an engine that cannot pause → 501 unsupported_operation", async () => {
+  await withApp({
+    profiles: { ai: { engine: "openai", base_url: "http://127.0.0.1:9/v1", model: "m" } },
+  }, async (call, rt) => {
+    const caps = rt.summary().capabilities;
+    for (const op of ["pause", "restore", "rename", "delete"] as const) {
+      assert.equal(caps[op], true, `${op} is offered`);
     }
-    const w = (await rt.createWorker()).worker_id;
-    for (
-      const [method, path] of [
-        ["POST", `/v1/workers/${w}/pause`],
-        ["POST", `/v1/workers/${w}/resume`],
-        ["POST", `/v1/workers/${w}/restore`],
-        ["PATCH", `/v1/workers/${w}`],
-        ["DELETE", `/v1/workers/${w}`],
-      ]
-    ) {
-      await expectError(await call(method, path, {}), 501, "unsupported_operation");
+    const w = (await rt.createWorker({ profile: "ai" })).worker_id;
+    for (const op of ["pause", "resume"]) {
+      await expectError(await call("POST", `/v1/workers/${w}/${op}`), 501, "unsupported_operation");
     }
+    // The echo engine can: without a turn it is a conflict, not 501.
+    const e = (await rt.createWorker()).worker_id;
+    await expectError(await call("POST", `/v1/workers/${e}/pause`), 409, "worker_not_busy");
+    await expectError(await call("POST", `/v1/workers/${e}/resume`), 409, "worker_not_paused");
   });
 });
 

@@ -33,6 +33,12 @@ export class MemoryStore implements EventStore {
     return Promise.resolve();
   }
 
+  deleteWorker(workerId: string): Promise<void> {
+    this.#records.delete(workerId);
+    this.#logs.delete(workerId);
+    return Promise.resolve();
+  }
+
   read(workerId: string, after: number, limit: number): Promise<WorkerEvent[]> {
     const log = this.#logs.get(workerId) ?? [];
     // seq is the 1-based position in the log, so the page starts at index `after`.

@@ -75,6 +75,11 @@ interface StepAnswer {
 
 /** Runs turns for one `openai` profile; holds the resolved key, which it never shows. */
 export class OpenAIEngine implements Engine {
+  /**
+   * Not pausable yet: a step is one streamed HTTP answer, and holding it open (or holding
+   * between steps) is not built; pause answers 501 `unsupported_operation` for this engine.
+   */
+  readonly features = { pause: false };
   readonly #spec: OpenAIProfileSpec;
   readonly #key: string | undefined;
   readonly #workspaceRoot: string | undefined;

@@ -12,15 +12,18 @@ import {
   type Diagnostic,
   diagnostic,
   isWorkerId,
+  LIFECYCLE_OPERATIONS,
   newWorkerId,
   OPERATIONS,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
+  type RestoreResult,
   type RuntimeSummary,
   TRANSCRIPT_LIMIT_DEFAULT,
   TRANSCRIPT_LIMIT_MAX,
   type TranscriptPage,
   type TurnOutcome,
+  type WorkerCounts,
   type WorkerDetail,
   type WorkerEvent,
   type WorkerEventType,
@@ -28,7 +31,7 @@ import {
   type WorkerSummary,
 } from "../shared/mod.ts";
 import { BUILTIN_PROFILES, engineFor, type ProfileSpec } from "./config.ts";
-import type { Engine, OutputChunk, TurnResult } from "./engine.ts";
+import { type Engine, type OutputChunk, TurnGate, type TurnResult } from "./engine.ts";
 import type { EventStore, RestoredWorker, WorkerRecord } from "./store.ts";
 import { Subscription, type SubscriptionOptions } from "./subscription.ts";
 
@@ -85,7 +88,7 @@ interface WorkerState {
   turnCount: number;
   lastOutcome: TurnOutcome | null;
   updatedAt: string;
-  turn?: { abort: AbortController; done: Promise<void> };
+  turn?: { abort: AbortController; done: Promise<void>; gate: TurnGate; number: number };
   subscribers: Set<Subscription>;
 }
 
@@ -175,20 +178,30 @@ export class Runtime {
       display_name: this.displayName,
       status: this.#stopping ? "stopping" : "running",
       protocol: { name: PROTOCOL_NAME, version: PROTOCOL_VERSION },
-      capabilities: Object.fromEntries(OPERATIONS.map((op) => [op, true])) as RuntimeSummary[
-        "capabilities"
-      ],
+      capabilities: Object.fromEntries(
+        [...OPERATIONS, ...LIFECYCLE_OPERATIONS].map((op) => [op, true]),
+      ) as RuntimeSummary["capabilities"],
       profiles: Object.keys(this.#profiles).sort(),
       worker_count: this.#workers.size,
+      worker_counts: this.workerCounts(),
       os: Deno.build.os,
       arch: Deno.build.arch,
       started_at: this.startedAt,
     };
   }
 
-  listWorkers(): WorkerSummary[] {
-    return [...this.#workers.values()].map((w) => this.#summaryOf(w))
+  /** Every worker (sorted by id, i.e. creation order), or only those with `status`. */
+  listWorkers(status?: WorkerStatus): WorkerSummary[] {
+    return [...this.#workers.values()].filter((w) => !status || w.status === status)
+      .map((w) => this.#summaryOf(w))
       .sort((a, b) => a.worker_id < b.worker_id ? -1 : 1);
+  }
+
+  /** Workers per status; the same states `listWorkers(status)` filters on. */
+  workerCounts(): WorkerCounts {
+    const counts: WorkerCounts = { idle: 0, busy: 0, paused: 0, stopped: 0 };
+    for (const w of this.#workers.values()) counts[w.status]++;
+    return counts;
   }
 
   getWorker(workerId: string): WorkerDetail {
@@ -246,10 +259,16 @@ export class Runtime {
     }
     const w = newWorkerState(record, now);
     this.#workers.set(workerId, w);
-    const ok = await this.#append(w, [
+    const created: Pending[] = [
       ["worker.created", { profile, display_name: record.display_name }],
       ["worker.status", { status: "idle" }],
-    ]);
+    ];
+    if (req.input !== undefined) {
+      // The first instruction: created and its turn started in one append (all or nothing).
+      if (await this.#startTurn(w, req.input, created)) return this.#detailOf(w);
+    }
+    // The input (if any) was not accepted when this append is reached after a failure.
+    const ok = req.input === undefined && await this.#append(w, created);
     if (!ok) {
       // The record exists but its log could not be started: the worker is
       // listed, takes reads, and records its creation on the next input.
@@ -277,32 +296,50 @@ export class Runtime {
     }
     if (w.storeError !== null || w.deferred.length > 0) {
       // Never `worker_busy` here: a turn the store failed is still ending.
-      if (w.status === "busy" || !(await this.#recover(w))) throw storeUnavailable(w);
+      if (w.status === "busy" || w.status === "paused" || !(await this.#recover(w))) {
+        throw storeUnavailable(w);
+      }
       this.#assertRunning();
       if ((w.status as WorkerStatus) === "stopped") {
         throw new ApiError("worker_stopped", `Worker ${workerId} is stopped.`);
       }
     }
-    if (w.status === "busy") {
+    if (w.status === "busy" || w.status === "paused") {
       throw new ApiError("worker_busy", `Worker ${workerId} is busy with a turn.`);
     }
+    const accepted = w.lastSeq + 1;
+    if (!(await this.#startTurn(w, text, []))) throw storeUnavailable(w);
+    return { worker_id: workerId, status: w.status, seq: accepted };
+  }
+
+  /**
+   * Records `before`, the input and its turn's start in one append (completely or not at
+   * all), then runs the turn. False when the store refused the append.
+   */
+  async #startTurn(w: WorkerState, text: string, before: Pending[]): Promise<boolean> {
     w.status = "busy";
     const turn = w.turnCount + 1;
-    const accepted = w.lastSeq + 1;
-    // One append: the input is accepted, and its turn started, completely or not at all.
+    const accepted = w.lastSeq + 1 + before.length;
     const ok = await this.#append(w, [
+      ...before,
       ["input.accepted", { text }],
       ["worker.status", { status: "busy" }],
       ["turn.started", { turn }],
     ]);
     if (!ok) {
       if (w.status === "busy") w.status = "idle";
-      throw storeUnavailable(w);
+      return false;
     }
     w.turnCount = turn;
     const abort = new AbortController();
-    w.turn = { abort, done: this.#runTurn(w, turn, text, abort.signal, accepted) };
-    return { worker_id: workerId, status: w.status, seq: accepted };
+    const gate = new TurnGate();
+    w.turn = {
+      abort,
+      gate,
+      number: turn,
+      done: this.#runTurn(w, turn, text, abort.signal, accepted, gate),
+    };
+    return true;
   }
 
   async #runTurn(
@@ -311,6 +348,7 @@ export class Runtime {
     text: string,
     signal: AbortSignal,
     acceptedSeq: number,
+    gate: TurnGate,
   ): Promise<void> {
     // Let input() return its ack before the engine starts producing output.
     await Promise.resolve();
@@ -324,7 +362,10 @@ export class Runtime {
       result = await engine.runTurn({
         input: text,
         signal,
+        pause: gate,
         emit: async (chunk: OutputChunk) => {
+          // Nothing is recorded while paused, whatever the engine does meanwhile.
+          while (gate.paused && !signal.aborted) await gate.wait(signal);
           if (signal.aborted) return;
           outputBytes += enc.encode(chunk.text).length;
           if (outputBytes > maxOutput) {
@@ -338,6 +379,7 @@ export class Runtime {
         },
         workerId: w.record.worker_id,
         record: async (type, data) => {
+          while (gate.paused && !signal.aborted) await gate.wait(signal);
           if (signal.aborted) return;
           // Like emit: a failed write aborts the turn; this never rejects.
           await this.#append(w, [[type, data]]);
@@ -384,7 +426,137 @@ export class Runtime {
     if (toIdle) ends.push(["worker.status", { status: "idle" }]);
     // The worker reads idle once its turn's end is in the log (or waits for the store).
     await this.#recordOrDefer(w, ends);
-    if (toIdle && w.status === "busy") w.status = "idle";
+    if (toIdle && (w.status === "busy" || w.status === "paused")) w.status = "idle";
+  }
+
+  /**
+   * Holds the running turn (`paused`, `turn.paused`). Idempotent while paused; 409
+   * `worker_not_busy` without a turn; 501 when the worker's engine cannot pause.
+   */
+  async pause(workerId: string): Promise<Ack> {
+    const w = this.#get(workerId);
+    this.#assertPausable(w);
+    await w.tail; // an input being accepted starts its turn first
+    const t = w.turn;
+    if (w.status === "paused") return this.#ack(w);
+    if (w.status !== "busy" || !t || t.abort.signal.aborted) {
+      throw new ApiError("worker_not_busy", `Worker ${workerId} has no running turn to pause.`);
+    }
+    this.#assertWritable(w);
+    t.gate.set(true);
+    w.status = "paused";
+    await this.#recordOrDefer(w, [
+      ["turn.paused", { turn: t.number }],
+      ["worker.status", { status: "paused" }],
+    ]);
+    return this.#ack(w);
+  }
+
+  /** Continues a paused turn (`turn.resumed`). Idempotent while busy; 409 otherwise. */
+  async resume(workerId: string): Promise<Ack> {
+    const w = this.#get(workerId);
+    this.#assertPausable(w);
+    await w.tail;
+    const t = w.turn;
+    if (w.status === "busy" && t) return this.#ack(w);
+    if (w.status !== "paused" || !t) {
+      throw new ApiError("worker_not_paused", `Worker ${workerId} is not paused.`);
+    }
+    w.status = "busy";
+    // Seqs are handed out now, so the resume precedes any output the engine makes next.
+    const recorded = this.#recordOrDefer(w, [
+      ["turn.resumed", { turn: t.number }],
+      ["worker.status", { status: "busy" }],
+    ]);
+    t.gate.set(false);
+    await recorded;
+    return this.#ack(w);
+  }
+
+  /**
+   * Reopens a stopped worker as idle (`worker.restored`); seq continues. With `dryRun`
+   * only checks: 409 `worker_not_stopped`, or 409 `profile_not_found` when its profile
+   * is no longer in this runtime's config.
+   */
+  async restore(workerId: string, dryRun = false): Promise<RestoreResult> {
+    this.#assertRunning();
+    const w = this.#get(workerId);
+    await w.tail;
+    if (w.status !== "stopped") {
+      throw new ApiError(
+        "worker_not_stopped",
+        `Worker ${workerId} is ${w.status}; only a stopped worker can be restored.`,
+      );
+    }
+    if (!this.#profiles[w.record.profile]) {
+      throw new ApiError(
+        "profile_not_found",
+        `Worker ${workerId} cannot be restored: its profile "${w.record.profile}" is no ` +
+          `longer defined in this runtime's config.`,
+      );
+    }
+    if (dryRun) return { ack: this.#ack(w), dry_run: true };
+    this.#assertWritable(w);
+    w.status = "idle";
+    const ok = await this.#append(w, [
+      ["worker.restored", { profile: w.record.profile }],
+      ["worker.status", { status: "idle" }],
+    ]);
+    if (!ok) {
+      if (w.status === "idle") w.status = "stopped";
+      throw storeUnavailable(w);
+    }
+    return { ack: this.#ack(w), dry_run: false };
+  }
+
+  /** Renames a worker (any status); recorded as `worker.renamed` so it survives restarts. */
+  async rename(workerId: string, displayName: string): Promise<WorkerDetail> {
+    this.#assertRunning();
+    const w = this.#get(workerId);
+    this.#assertWritable(w);
+    if (!(await this.#append(w, [["worker.renamed", { display_name: displayName }]]))) {
+      throw storeUnavailable(w);
+    }
+    w.record = { ...w.record, display_name: displayName };
+    return this.#detailOf(w);
+  }
+
+  /** Removes a stopped worker and its log; 409 `worker_not_stopped` otherwise. */
+  async deleteWorker(workerId: string): Promise<{ worker_id: string }> {
+    this.#assertRunning();
+    const w = this.#get(workerId);
+    await w.tail;
+    if (w.status !== "stopped" || w.turn) {
+      throw new ApiError(
+        "worker_not_stopped",
+        `Worker ${workerId} is ${w.status}; stop it before deleting it.`,
+      );
+    }
+    await this.#store.deleteWorker(workerId);
+    this.#workers.delete(workerId);
+    this.#waiting.delete(w);
+    if (w.record.request_id !== undefined) this.#requests.delete(w.record.request_id);
+    for (const s of [...w.subscribers]) {
+      s.close({ code: "worker_not_found", message: `Worker ${workerId} was deleted.` });
+    }
+    return { worker_id: workerId };
+  }
+
+  #assertPausable(w: WorkerState): void {
+    if (this.#engineFor(w.record.profile).features?.pause === false) {
+      throw new ApiError(
+        "unsupported_operation",
+        `Profile "${w.record.profile}" runs an engine that cannot pause.`,
+      );
+    }
+  }
+
+  #assertWritable(w: WorkerState): void {
+    if (w.storeError !== null) throw storeUnavailable(w);
+  }
+
+  #ack(w: WorkerState): Ack {
+    return { worker_id: w.record.worker_id, status: w.status, seq: w.publishedSeq };
   }
 
   /** Aborts the running turn; the worker is idle and usable again. No-op when idle. */
@@ -578,7 +750,7 @@ export class Runtime {
         await this.#store.probe?.();
         for (const w of [...this.#waiting]) {
           if (this.#stopping) return;
-          if (w.status === "busy") continue; // its turn is still ending
+          if (w.status === "busy" || w.status === "paused") continue; // its turn is still ending
           if (await this.#recover(w)) this.#waiting.delete(w);
         }
       } catch { /* never rejects: #recover and probe report through state */ }
@@ -613,11 +785,15 @@ export class Runtime {
     let openTurn: number | null = null;
     for (const e of events) {
       if (e.type === "worker.status") w.status = e.data.status as WorkerStatus;
-      else if (e.type === "worker.stopped") w.status = "stopped";
+      else if (e.type === "worker.renamed" && typeof e.data.display_name === "string") {
+        w.record = { ...w.record, display_name: e.data.display_name };
+      } else if (e.type === "worker.stopped") w.status = "stopped";
       else if (e.type === "turn.started") {
         openTurn = Number(e.data.turn) || w.turnCount + 1;
         w.turnCount = Math.max(w.turnCount, openTurn);
-      } else if (e.type.startsWith("turn.")) {
+      } else if (
+        e.type === "turn.completed" || e.type === "turn.failed" || e.type === "turn.cancelled"
+      ) {
         openTurn = null;
         w.lastOutcome = e.type.slice(5) as TurnOutcome;
       }
@@ -626,7 +802,7 @@ export class Runtime {
     if (record.request_id !== undefined) {
       this.#requests.set(record.request_id, Promise.resolve(this.#detailOf(w)));
     }
-    if (w.status === "busy" || openTurn !== null) {
+    if (w.status === "busy" || w.status === "paused" || openTurn !== null) {
       const repair: Pending[] = [];
       if (openTurn !== null) {
         repair.push(["turn.failed", {

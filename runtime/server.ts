@@ -16,9 +16,12 @@ import {
   InputRequestSchema,
   parseJsonBody,
   parseWith,
+  RenameWorkerRequestSchema,
+  RestoreQuerySchema,
   RUNTIME_ID_HEADER,
   secretsEqual,
   TranscriptQuerySchema,
+  WorkerListQuerySchema,
 } from "../shared/mod.ts";
 import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
@@ -97,10 +100,10 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     (c) => c.json({ runtime: runtime.summary(), diagnostics: runtime.runtimeDiagnostics() }),
   );
 
-  app.get(
-    "/v1/workers",
-    (c) => c.json({ workers: runtime.listWorkers(), diagnostics: runtime.diagnostics }),
-  );
+  app.get("/v1/workers", (c) => {
+    const { status } = parseWith(WorkerListQuerySchema, c.req.query());
+    return c.json({ workers: runtime.listWorkers(status), diagnostics: runtime.diagnostics });
+  });
 
   app.post("/v1/workers", async (c) => {
     const body = await parseJsonBody(c.req.raw, CreateWorkerRequestSchema);
@@ -110,6 +113,33 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
   app.get(
     "/v1/workers/:worker_id",
     (c) => c.json({ worker: runtime.getWorker(c.req.param("worker_id")) }),
+  );
+
+  app.patch("/v1/workers/:worker_id", async (c) => {
+    const id = c.req.param("worker_id");
+    runtime.getWorker(id); // unknown worker wins over a bad body
+    const { display_name } = await parseJsonBody(c.req.raw, RenameWorkerRequestSchema);
+    return c.json({ worker: await runtime.rename(id, display_name) });
+  });
+
+  app.delete(
+    "/v1/workers/:worker_id",
+    async (c) => c.json({ deleted: await runtime.deleteWorker(c.req.param("worker_id")) }),
+  );
+
+  app.post("/v1/workers/:worker_id/restore", async (c) => {
+    const { dry_run } = parseWith(RestoreQuerySchema, c.req.query());
+    return c.json(await runtime.restore(c.req.param("worker_id"), dry_run));
+  });
+
+  app.post(
+    "/v1/workers/:worker_id/pause",
+    async (c) => c.json({ ack: await runtime.pause(c.req.param("worker_id")) }),
+  );
+
+  app.post(
+    "/v1/workers/:worker_id/resume",
+    async (c) => c.json({ ack: await runtime.resume(c.req.param("worker_id")) }),
   );
 
   app.post("/v1/workers/:worker_id/input", async (c) => {
@@ -150,27 +180,8 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     return response;
   });
 
-  // Operations whose capability is false on this runtime (DESIGN §4): 501, not 404.
-  for (const [method, path] of UNSUPPORTED_ROUTES) {
-    app.on(method, path, () => {
-      throw new ApiError(
-        "unsupported_operation",
-        "This runtime does not offer that operation (its capability is false).",
-      );
-    });
-  }
-
   return app;
 }
-
-/** Routes of DESIGN §4 this runtime does not implement; they answer 501 `unsupported_operation`. */
-const UNSUPPORTED_ROUTES: [string, string][] = [
-  ["PATCH", "/v1/workers/:worker_id"],
-  ["DELETE", "/v1/workers/:worker_id"],
-  ["POST", "/v1/workers/:worker_id/restore"],
-  ["POST", "/v1/workers/:worker_id/pause"],
-  ["POST", "/v1/workers/:worker_id/resume"],
-];
 
 /** Every path this runtime answers, with its methods (GET implies HEAD in Hono). */
 const KNOWN_PATHS: [RegExp, string[]][] = [

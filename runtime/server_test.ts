@@ -16,6 +16,7 @@ import {
   ErrorBodySchema,
   type ErrorCode,
   isControlFrame,
+  LIFECYCLE_OPERATIONS,
   newWorkerId,
   OPERATIONS,
   PROTOCOL_NAME,
@@ -375,8 +376,14 @@ Deno.test("GET /v1/runtime reports protocol, capabilities and profiles", async (
   assert.equal(s.status, "running");
   assert.deepEqual(s.protocol, { name: PROTOCOL_NAME, version: PROTOCOL_VERSION });
   assert.deepEqual(s.protocol, { name: "yoi-worker-runtime", version: 1 });
-  assert.deepEqual(Object.keys(s.capabilities).sort(), [...OPERATIONS].sort());
-  for (const op of OPERATIONS) assert.equal(s.capabilities[op], true, op);
+  assert.deepEqual(
+    Object.keys(s.capabilities).sort(),
+    [...OPERATIONS, ...LIFECYCLE_OPERATIONS].sort(),
+  );
+  for (const op of [...OPERATIONS, ...LIFECYCLE_OPERATIONS]) {
+    assert.equal(s.capabilities[op], true, op);
+  }
+  assert.deepEqual(s.worker_counts, { idle: 0, busy: 0, paused: 0, stopped: 0 });
   assert.deepEqual(s.profiles, ["echo", "slow"]);
   assert.equal(s.worker_count, 0);
   assert.equal(s.os, Deno.build.os);

@@ -39,6 +39,11 @@ export interface EventStore {
   open(): Promise<StoreOpenResult>;
   createWorker(record: WorkerRecord): Promise<void>;
   append(workerId: string, events: WorkerEvent[]): Promise<void>;
+  /**
+   * Removes a worker's record and log for good (DELETE of a stopped worker). Atomic: after
+   * a crash the worker is either whole or gone. Rejects 507 when the store cannot do it.
+   */
+  deleteWorker(workerId: string): Promise<void>;
   /** Events with `seq > after`, at most `limit`, in order. */
   read(workerId: string, after: number, limit: number): Promise<WorkerEvent[]>;
   flush(): Promise<void>;

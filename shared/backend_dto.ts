@@ -5,10 +5,11 @@
  */
 import { z } from "zod";
 import { DiagnosticSchema } from "./errors.ts";
-import { ProfileName, RuntimeId } from "./ids.ts";
+import { ProfileName, RuntimeId, WorkerId } from "./ids.ts";
 import {
   AckSchema,
   CapabilitiesSchema,
+  WorkerCountsSchema,
   WorkerDetailSchema,
   WorkerSummarySchema,
 } from "./runtime_dto.ts";
@@ -74,6 +75,8 @@ export const RuntimeEntrySchema = RuntimeHealthSchema.extend({
   capabilities: CapabilitiesSchema.nullable(),
   profiles: z.array(ProfileName),
   worker_count: z.number().int().nonnegative().nullable(),
+  /** Workers per status (issue 17); null when unknown, absent from runtimes before it. */
+  worker_counts: WorkerCountsSchema.nullable().optional(),
   can_create_worker: z.boolean(),
   os: z.string().nullable(),
   arch: z.string().nullable(),
@@ -94,6 +97,14 @@ export const BackendWorkerListSchema = z.object({
 export const BackendWorkerEnvelopeSchema = z.object({ worker: WorkerDetailSchema });
 export const BackendAckEnvelopeSchema = z.object({
   ack: AckSchema.extend({ runtime_id: RuntimeId }),
+});
+/** Restore's answer: the ack, and `dry_run: true` when nothing was changed. */
+export const BackendRestoreEnvelopeSchema = BackendAckEnvelopeSchema.extend({
+  dry_run: z.boolean(),
+});
+/** DELETE of a stopped worker: what was removed. */
+export const BackendDeletedEnvelopeSchema = z.object({
+  deleted: z.object({ runtime_id: RuntimeId, worker_id: WorkerId }),
 });
 
 /** A machine that hosts runtimes. Remote hosts are named by runtime id, never by address. */

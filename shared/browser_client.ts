@@ -16,8 +16,10 @@ import type {
 import type {
   Ack,
   CreateWorkerRequest,
+  RestoreResult,
   TranscriptPage,
   WorkerDetail,
+  WorkerStatus,
   WorkerSummary,
 } from "./runtime_dto.ts";
 import type { RuntimeEntry } from "./backend_dto.ts";
@@ -111,8 +113,12 @@ export class BrowserClient {
   createWorker(runtimeId: string, req: CreateWorkerRequest): Promise<{ worker: WorkerDetail }> {
     return this.#call("POST", `/api/runtimes/${enc(runtimeId)}/workers`, req);
   }
-  listWorkers(runtimeId: string): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
-    return this.#call("GET", `/api/runtimes/${enc(runtimeId)}/workers`);
+  listWorkers(
+    runtimeId: string,
+    status?: WorkerStatus,
+  ): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
+    const q = status ? `?status=${enc(status)}` : "";
+    return this.#call("GET", `/api/runtimes/${enc(runtimeId)}/workers${q}`);
   }
   getWorker(runtimeId: string, workerId: string): Promise<{ worker: WorkerDetail }> {
     return this.#call("GET", this.#worker(runtimeId, workerId));
@@ -125,6 +131,30 @@ export class BrowserClient {
   }
   stop(runtimeId: string, workerId: string): Promise<{ ack: Ack }> {
     return this.#call("POST", `${this.#worker(runtimeId, workerId)}/stop`);
+  }
+  /** Reopens a stopped worker; `dryRun` only asks whether it can. */
+  restore(runtimeId: string, workerId: string, dryRun = false): Promise<RestoreResult> {
+    const q = dryRun ? "?dry_run=true" : "";
+    return this.#call("POST", `${this.#worker(runtimeId, workerId)}/restore${q}`);
+  }
+  pause(runtimeId: string, workerId: string): Promise<{ ack: Ack }> {
+    return this.#call("POST", `${this.#worker(runtimeId, workerId)}/pause`);
+  }
+  resume(runtimeId: string, workerId: string): Promise<{ ack: Ack }> {
+    return this.#call("POST", `${this.#worker(runtimeId, workerId)}/resume`);
+  }
+  rename(
+    runtimeId: string,
+    workerId: string,
+    displayName: string,
+  ): Promise<{ worker: WorkerDetail }> {
+    return this.#call("PATCH", this.#worker(runtimeId, workerId), { display_name: displayName });
+  }
+  deleteWorker(
+    runtimeId: string,
+    workerId: string,
+  ): Promise<{ deleted: { runtime_id: string; worker_id: string } }> {
+    return this.#call("DELETE", this.#worker(runtimeId, workerId));
   }
   transcript(runtimeId: string, workerId: string, after = 0, limit = 500): Promise<TranscriptPage> {
     return this.#call(

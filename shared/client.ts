@@ -7,7 +7,9 @@
 import type { z } from "zod";
 import {
   BackendAckEnvelopeSchema,
+  BackendDeletedEnvelopeSchema,
   BackendInfoSchema,
+  BackendRestoreEnvelopeSchema,
   BackendWorkerEnvelopeSchema,
   BackendWorkerListSchema,
   HostListSchema,
@@ -25,6 +27,7 @@ import {
   type CreateWorkerRequest,
   TranscriptEnvelopeSchema,
   type TranscriptPage,
+  type WorkerStatus,
 } from "./runtime_dto.ts";
 
 export type ClientOptions = RequestOptions;
@@ -45,8 +48,9 @@ export class WorkspaceClient {
   getRuntime(runtimeId: string) {
     return this.#get(`/api/runtimes/${enc(runtimeId)}`, RuntimeEntryEnvelopeSchema);
   }
-  listAllWorkers() {
-    return this.#get("/api/workers", BackendWorkerListSchema);
+  /** Workers of every runtime; `status` keeps only those in that state. */
+  listAllWorkers(status?: WorkerStatus) {
+    return this.#get(`/api/workers${statusQuery(status)}`, BackendWorkerListSchema);
   }
   backendInfo() {
     return this.#get("/api/backend", BackendInfoSchema);
@@ -54,8 +58,11 @@ export class WorkspaceClient {
   hosts() {
     return this.#get("/api/hosts", HostListSchema);
   }
-  listWorkers(runtimeId: string) {
-    return this.#get(`/api/runtimes/${enc(runtimeId)}/workers`, BackendWorkerListSchema);
+  listWorkers(runtimeId: string, status?: WorkerStatus) {
+    return this.#get(
+      `/api/runtimes/${enc(runtimeId)}/workers${statusQuery(status)}`,
+      BackendWorkerListSchema,
+    );
   }
   createWorker(runtimeId: string, req: CreateWorkerRequest = {}) {
     return this.#send(
@@ -90,6 +97,47 @@ export class WorkspaceClient {
       `${this.#worker(runtimeId, workerId)}/stop`,
       undefined,
       BackendAckEnvelopeSchema,
+    );
+  }
+  /** Reopens a stopped worker; `dryRun` only asks whether it can. */
+  restore(runtimeId: string, workerId: string, dryRun = false) {
+    return this.#send(
+      "POST",
+      `${this.#worker(runtimeId, workerId)}/restore${dryRun ? "?dry_run=true" : ""}`,
+      undefined,
+      BackendRestoreEnvelopeSchema,
+    );
+  }
+  pause(runtimeId: string, workerId: string) {
+    return this.#send(
+      "POST",
+      `${this.#worker(runtimeId, workerId)}/pause`,
+      undefined,
+      BackendAckEnvelopeSchema,
+    );
+  }
+  resume(runtimeId: string, workerId: string) {
+    return this.#send(
+      "POST",
+      `${this.#worker(runtimeId, workerId)}/resume`,
+      undefined,
+      BackendAckEnvelopeSchema,
+    );
+  }
+  rename(runtimeId: string, workerId: string, displayName: string) {
+    return this.#send(
+      "PATCH",
+      this.#worker(runtimeId, workerId),
+      { display_name: displayName },
+      BackendWorkerEnvelopeSchema,
+    );
+  }
+  deleteWorker(runtimeId: string, workerId: string) {
+    return this.#send(
+      "DELETE",
+      this.#worker(runtimeId, workerId),
+      undefined,
+      BackendDeletedEnvelopeSchema,
     );
   }
   transcript(
@@ -158,6 +206,10 @@ export class WorkspaceClient {
     }
     return r.data;
   }
+}
+
+function statusQuery(status?: WorkerStatus): string {
+  return status ? `?status=${enc(status)}` : "";
 }
 
 function enc(s: string) {

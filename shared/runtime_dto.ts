@@ -23,6 +23,13 @@ export const OPERATIONS = [
 ] as const;
 export type Operation = typeof OPERATIONS[number];
 
+/**
+ * Worker lifecycle operations (DESIGN §4, issue 17). Kept apart from {@link OPERATIONS} because
+ * they are optional in a summary: a runtime from before them omits them, which means `false`.
+ */
+export const LIFECYCLE_OPERATIONS = ["restore", "pause", "rename", "delete"] as const;
+export type LifecycleOperation = typeof LIFECYCLE_OPERATIONS[number];
+
 export const CapabilitiesSchema = z.object({
   list_workers: z.boolean(),
   worker_detail: z.boolean(),
@@ -32,8 +39,26 @@ export const CapabilitiesSchema = z.object({
   cancel: z.boolean(),
   transcript: z.boolean(),
   events_ws: z.boolean(),
+  restore: z.boolean().optional(),
+  pause: z.boolean().optional(),
+  rename: z.boolean().optional(),
+  delete: z.boolean().optional(),
 });
 export type Capabilities = z.infer<typeof CapabilitiesSchema>;
+
+export const WorkerStatusSchema = z.enum(["idle", "busy", "paused", "stopped"]);
+export type WorkerStatus = z.infer<typeof WorkerStatusSchema>;
+/** Every worker status, in lifecycle order (filters and counts use it). */
+export const WORKER_STATUSES = WorkerStatusSchema.options;
+
+/** Workers of a runtime per status (`RuntimeSummary.worker_counts`). */
+export const WorkerCountsSchema = z.object({
+  idle: z.number().int().nonnegative(),
+  busy: z.number().int().nonnegative(),
+  paused: z.number().int().nonnegative(),
+  stopped: z.number().int().nonnegative(),
+});
+export type WorkerCounts = z.infer<typeof WorkerCountsSchema>;
 
 export const RuntimeSummarySchema = z.object({
   runtime_id: RuntimeId,
@@ -43,14 +68,13 @@ export const RuntimeSummarySchema = z.object({
   capabilities: CapabilitiesSchema,
   profiles: z.array(ProfileName),
   worker_count: z.number().int().nonnegative(),
+  /** Optional: a runtime from before issue 17 does not send it. */
+  worker_counts: WorkerCountsSchema.optional(),
   os: z.string(),
   arch: z.string(),
   started_at: z.string(),
 });
 export type RuntimeSummary = z.infer<typeof RuntimeSummarySchema>;
-
-export const WorkerStatusSchema = z.enum(["idle", "busy", "stopped"]);
-export type WorkerStatus = z.infer<typeof WorkerStatusSchema>;
 
 export const TurnOutcomeSchema = z.enum(["completed", "failed", "cancelled"]);
 export type TurnOutcome = z.infer<typeof TurnOutcomeSchema>;
@@ -88,6 +112,11 @@ export const EVENT_TYPES = [
   "turn.failed",
   "turn.cancelled",
   "worker.stopped",
+  // lifecycle (issue 17): pause/resume of a running turn, reopening and renaming a worker
+  "turn.paused",
+  "turn.resumed",
+  "worker.restored",
+  "worker.renamed",
   // engine `openai` (DESIGN §13): one tool use, recorded before and after it runs
   "tool.call",
   "tool.result",
@@ -145,6 +174,8 @@ export const CreateWorkerRequestSchema = z.strictObject({
   profile: ProfileName.optional(),
   display_name: DisplayName.optional(),
   request_id: z.string().min(1).max(128).optional(),
+  /** First instruction: the worker is created and its first turn starts (DESIGN §4). */
+  input: z.string().min(1, "must not be empty").max(INPUT_TEXT_MAX).optional(),
 });
 export type CreateWorkerRequest = z.infer<typeof CreateWorkerRequestSchema>;
 
@@ -152,6 +183,20 @@ export const InputRequestSchema = z.strictObject({
   text: z.string().min(1, "must not be empty").max(INPUT_TEXT_MAX),
 });
 export type InputRequest = z.infer<typeof InputRequestSchema>;
+
+/** `PATCH /v1/workers/{id}`: rename (the only field that changes). */
+export const RenameWorkerRequestSchema = z.strictObject({
+  display_name: DisplayName.refine((s) => s.trim().length > 0, "must not be blank"),
+});
+export type RenameWorkerRequest = z.infer<typeof RenameWorkerRequestSchema>;
+
+/** `GET /v1/workers?status=`: one status to filter by. */
+export const WorkerListQuerySchema = z.object({ status: WorkerStatusSchema.optional() });
+
+/** `POST /v1/workers/{id}/restore?dry_run=true`: only answers whether it can. */
+export const RestoreQuerySchema = z.object({
+  dry_run: z.enum(["true", "false"]).optional().transform((v) => v === "true"),
+});
 
 export const AckSchema = z.object({
   worker_id: WorkerId,
@@ -184,6 +229,13 @@ export const WorkerListEnvelopeSchema = z.object({
 });
 export const WorkerEnvelopeSchema = z.object({ worker: WorkerDetailSchema });
 export const AckEnvelopeSchema = z.object({ ack: AckSchema });
+/** Restore's answer: the ack, and `dry_run: true` when nothing was changed. */
+export const RestoreEnvelopeSchema = z.object({ ack: AckSchema, dry_run: z.boolean() });
+export type RestoreResult = z.infer<typeof RestoreEnvelopeSchema>;
+/** DELETE's answer: what was removed. */
+export const DeletedEnvelopeSchema = z.object({
+  deleted: z.object({ worker_id: WorkerId }),
+});
 export const TranscriptEnvelopeSchema = z.object({
   entries: z.array(WorkerEventSchema),
   next_after: z.number().int().nonnegative(),

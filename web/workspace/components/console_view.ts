@@ -63,7 +63,7 @@ export function usageSuffix(data: Record<string, unknown>): string {
   return ` · ${p} prompt + ${c} completion tokens`;
 }
 
-const STATUSES: readonly string[] = ["idle", "busy", "stopped"];
+const STATUSES: readonly string[] = ["idle", "busy", "paused", "stopped"];
 
 /**
  * Folds a batch of events into `view`. Events at or below `view.lastSeq` are
@@ -177,6 +177,20 @@ function fold(v: ConsoleView, ev: WorkerEvent): void {
       v.statusSeq = ev.seq;
       note("Worker stopped.");
       break;
+    case "turn.paused":
+      note(`${turnLabel(data)} paused.`, "warning");
+      break;
+    case "turn.resumed":
+      note(`${turnLabel(data)} resumed.`);
+      break;
+    case "worker.restored":
+      note("Worker restored: it takes input again.");
+      break;
+    case "worker.renamed": {
+      const name = str(data.display_name);
+      if (name) note(`Renamed to ${name}.`);
+      break;
+    }
     default:
       break; // an event type this console does not show; its seq still counts
   }

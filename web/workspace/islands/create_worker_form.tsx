@@ -62,6 +62,7 @@ export default function CreateWorkerForm(props: CreateWorkerFormProps) {
   const [runtimeId, setRuntimeId] = useState<string>(initial?.runtime_id ?? "");
   const [profile, setProfile] = useState<string>("");
   const [name, setName] = useState("");
+  const [first, setFirst] = useState("");
   const [nameError, setNameError] = useState("");
   const [error, setError] = useState<Failure | null>(null);
   const [pending, setPending] = useState(false);
@@ -97,6 +98,8 @@ export default function CreateWorkerForm(props: CreateWorkerFormProps) {
       const { worker } = await new BrowserClient().createWorker(runtime.runtime_id, {
         ...(profile ? { profile } : {}),
         ...(display ? { display_name: display } : {}),
+        // The first instruction starts the first turn with the create, atomically.
+        ...(first.trim() ? { input: first } : {}),
         request_id: reqId.current,
       });
       location.assign(consoleHref(worker.runtime_id, worker.worker_id));
@@ -204,6 +207,26 @@ export default function CreateWorkerForm(props: CreateWorkerFormProps) {
               characters. Without one, the runtime names it after the profile.
             </span>
           )}
+      </div>
+
+      <div class="field">
+        <label for="first-input">
+          First instruction <span class="muted">(optional)</span>
+        </label>
+        <textarea
+          id="first-input"
+          rows={3}
+          value={first}
+          disabled={pending}
+          aria-describedby="first-input-hint"
+          onInput={(e) => {
+            setFirst(e.currentTarget.value);
+            changed();
+          }}
+        />
+        <span class="hint" id="first-input-hint">
+          Sent as the worker's first turn as it is created; the console opens on it.
+        </span>
       </div>
 
       {error && (

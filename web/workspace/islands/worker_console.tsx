@@ -1,8 +1,11 @@
 /**
  * The worker console: the transcript folded on the server, then live events
  * from the Backend's WebSocket (resumed from the last seq after any drop, so
- * nothing is shown twice), an input box, Cancel and Stop (with an inline
- * confirmation). Status follows `worker.status` events.
+ * nothing is shown twice), an input box whose Send turns into Cancel while a
+ * turn runs, Pause/Resume, Stop (with an inline confirmation) and Restore of a
+ * stopped worker, with keyboard shortcuts (listed in a help popover: Ctrl+C
+ * pauses, Ctrl+X cancels, Enter resumes, Escape leaves the input). Status
+ * follows `worker.status` events.
  * @module
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
@@ -14,6 +17,7 @@ import { Badge, statusTone } from "../components/badge.tsx";
 import { ErrorNotice } from "../components/diagnostics.tsx";
 import { shortTime } from "../components/format.ts";
 import { Markdown } from "../components/markdown.tsx";
+import { AnsiText, hasAnsi } from "../components/ansi_text.tsx";
 import {
   applyEvents,
   type Block,
@@ -88,6 +92,17 @@ function failure(e: unknown): Failure {
   return { message: "The request failed unexpectedly." };
 }
 
+/** Whether the user has text selected (then Ctrl+C/Ctrl+X keep their copy/cut meaning). */
+function hasSelection(): boolean {
+  const a = document.activeElement;
+  if (a instanceof HTMLTextAreaElement || a instanceof HTMLInputElement) {
+    if ((a.selectionStart ?? 0) !== (a.selectionEnd ?? 0)) return true;
+  }
+  return (globalThis.getSelection?.()?.toString() ?? "") !== "";
+}
+
+type Action = "cancel" | "stop" | "pause" | "resume" | "restore";
+
 function BlockView(props: { block: Block }) {
   const b = props.block;
   if (b.kind === "input") {
@@ -104,8 +119,14 @@ function BlockView(props: { block: Block }) {
       <div class="console-block output">
         {b.parts.map((p, i) =>
           // Text without a stream is a model's answer (Markdown); stdout/stderr stay verbatim.
-          p.stream === undefined
-            ? <Markdown key={i} source={p.text} />
+          p.stream === undefined ? <Markdown key={i} source={p.text} /> : hasAnsi(p.text)
+            ? (
+              <AnsiText
+                key={i}
+                text={p.text}
+                class={p.stream === "stderr" ? "stderr" : undefined}
+              />
+            )
             : <span key={i} class={p.stream === "stderr" ? "stderr" : undefined}>{p.text}</span>
         )}
       </div>
@@ -140,7 +161,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
   const viewRef = useRef<ConsoleView>(props.view);
   const [conn, setConn] = useState<Conn>({ state: "connecting" });
   const [text, setText] = useState("");
-  const [pending, setPending] = useState<null | "input" | "cancel" | "stop">(null);
+  const [pending, setPending] = useState<null | "input" | Action>(null);
   const [error, setError] = useState<Failure | null>(null);
   const [confirmStop, setConfirmStop] = useState(false);
   const [hint, setHint] = useState("");
@@ -149,6 +170,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
   const keepRef = useRef<HTMLButtonElement>(null);
   const stopRef = useRef<HTMLButtonElement>(null);
   const clientRef = useRef<BrowserClient | null>(null);
+  const pendingRef = useRef<null | "input" | Action>(null);
   const client = () => (clientRef.current ??= new BrowserClient());
 
   const update = (next: ConsoleView) => {
@@ -250,9 +272,12 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
   };
 
   const status = view.status;
-  const busy = status === "busy";
+  const paused = status === "paused";
+  /** A turn is running (possibly paused): Send is Cancel meanwhile. */
+  const busy = status === "busy" || paused;
   const stopped = status === "stopped";
   const canSend = !busy && !stopped && pending === null && text.trim().length > 0;
+  const inputRef = useRef<HTMLTextAreaElement>(null);
 
   const send = async () => {
     if (stopped) return;
@@ -276,13 +301,22 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
     }
   };
 
-  const act = async (what: "cancel" | "stop") => {
+  const act = async (what: Action) => {
+    if (pendingRef.current !== null) return;
+    pendingRef.current = what;
     setPending(what);
     setError(null);
     try {
+      const c = client();
       const { ack } = what === "cancel"
-        ? await client().cancel(runtimeId, workerId)
-        : await client().stop(runtimeId, workerId);
+        ? await c.cancel(runtimeId, workerId)
+        : what === "stop"
+        ? await c.stop(runtimeId, workerId)
+        : what === "pause"
+        ? await c.pause(runtimeId, workerId)
+        : what === "resume"
+        ? await c.resume(runtimeId, workerId)
+        : await c.restore(runtimeId, workerId);
       applyAck(ack);
       if (what === "stop") {
         setConfirmStop(false);
@@ -291,12 +325,45 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
     } catch (e) {
       setError(failure(e));
     } finally {
+      pendingRef.current = null;
       setPending(null);
     }
   };
+  const actRef = useRef(act);
+  actRef.current = act;
+
+  // Console shortcuts, anywhere on the page: Ctrl+C pauses a running turn and Ctrl+X cancels
+  // it (unless text is selected: then they copy and cut), Enter resumes a paused turn.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || e.isComposing || e.altKey || e.metaKey) return;
+      const st = viewRef.current.status;
+      const key = e.key.toLowerCase();
+      if (e.ctrlKey && !e.shiftKey && (key === "c" || key === "x")) {
+        if (hasSelection()) return;
+        if (key === "c" ? st !== "busy" : st !== "busy" && st !== "paused") return;
+        e.preventDefault();
+        void actRef.current(key === "c" ? "pause" : "cancel");
+      } else if (e.key === "Enter" && !e.ctrlKey && !e.shiftKey && st === "paused") {
+        const t = e.target as HTMLElement | null;
+        if (t?.closest?.("button, a, summary")) return; // they act on Enter themselves
+        e.preventDefault();
+        void actRef.current("resume");
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
 
   const onKeyDown = (e: TargetedKeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    if (e.key === "Escape") {
+      // Leave the input for the transcript, so the shortcuts and Tab start from there.
+      e.preventDefault();
+      logRef.current?.focus();
+      return;
+    }
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.ctrlKey) {
+      if (paused) return; // the page-level shortcut resumes
       e.preventDefault();
       void send();
     }
@@ -375,6 +442,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
         <div class="field">
           <label for="console-input">Input</label>
           <textarea
+            ref={inputRef}
             id="console-input"
             rows={3}
             value={text}
@@ -390,35 +458,103 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
           <span class="hint" id="console-input-hint">
             {hint ||
               (stopped
-                ? "A stopped worker takes no more input."
+                ? "A stopped worker takes no more input until it is restored."
+                : paused
+                ? "The turn is paused: Enter or Resume continues it, Ctrl+X cancels it."
                 : busy
-                ? "A turn is running: Send is available again when it ends or is cancelled."
-                : "Enter sends, Shift+Enter adds a new line.")}
+                ? "A turn is running: Ctrl+C pauses it, Ctrl+X or Cancel turn cancels it."
+                : "Enter sends, Shift+Enter adds a new line, Escape leaves the input.")}
           </span>
         </div>
         <div class="actions">
-          <button type="submit" disabled={!canSend}>
-            {pending === "input" ? "Sending…" : "Send"}
-          </button>
-          <button
-            type="button"
-            class="secondary"
-            disabled={!busy || pending !== null}
-            onClick={() => void act("cancel")}
-          >
-            {pending === "cancel" ? "Cancelling…" : "Cancel turn"}
-          </button>
-          {!confirmStop && (
+          {busy
+            ? (
+              <button
+                type="button"
+                disabled={pending !== null}
+                onClick={() => void act("cancel")}
+              >
+                {pending === "cancel" ? "Cancelling…" : "Cancel turn"}
+              </button>
+            )
+            : (
+              <button type="submit" disabled={!canSend}>
+                {pending === "input" ? "Sending…" : "Send"}
+              </button>
+            )}
+          {busy && (
+            <button
+              type="button"
+              class="secondary"
+              disabled={pending !== null}
+              onClick={() => void act(paused ? "resume" : "pause")}
+            >
+              {paused
+                ? (pending === "resume" ? "Resuming…" : "Resume")
+                : (pending === "pause" ? "Pausing…" : "Pause")}
+            </button>
+          )}
+          {stopped && (
+            <button
+              type="button"
+              class="secondary"
+              disabled={pending !== null}
+              onClick={async () => {
+                await act("restore");
+                if (viewRef.current.status !== "stopped") {
+                  setTimeout(() => inputRef.current?.focus(), 0);
+                }
+              }}
+            >
+              {pending === "restore" ? "Restoring…" : "Restore worker"}
+            </button>
+          )}
+          {!confirmStop && !stopped && (
             <button
               ref={stopRef}
               type="button"
               class="secondary"
-              disabled={stopped || pending !== null}
+              disabled={pending !== null}
               onClick={() => setConfirmStop(true)}
             >
-              {stopped ? "Stopped" : "Stop worker…"}
+              Stop worker…
             </button>
           )}
+          <details class="console-help">
+            <summary>Keyboard shortcuts</summary>
+            <dl>
+              <div>
+                <dt>
+                  <kbd>Ctrl</kbd>+<kbd>C</kbd>
+                </dt>
+                <dd>Pause the running turn (when no text is selected)</dd>
+              </div>
+              <div>
+                <dt>
+                  <kbd>Ctrl</kbd>+<kbd>X</kbd>
+                </dt>
+                <dd>Cancel the running turn (when no text is selected)</dd>
+              </div>
+              <div>
+                <dt>
+                  <kbd>Enter</kbd>
+                </dt>
+                <dd>Send input; resume a paused turn</dd>
+              </div>
+              <div>
+                <dt>
+                  <kbd>Shift</kbd>+<kbd>Enter</kbd>
+                </dt>
+                <dd>New line in the input</dd>
+              </div>
+              <div>
+                <dt>
+                  <kbd>Escape</kbd>
+                </dt>
+                <dd>Leave the input (focus the transcript)</dd>
+              </div>
+            </dl>
+          </details>
         </div>
         {confirmStop && !stopped && (
           <div

@@ -28,4 +28,12 @@ Deno.test("the worker console page ships at most 30 KB of JavaScript (gzip)", as
   }
   console.log(`worker console JavaScript: ${total} bytes gzip (${urls.length} files)`);
   assert.ok(total <= BUDGET, `${total} bytes gzip exceeds the ${BUDGET}-byte budget`);
+  // The ANSI parser is a separate chunk, fetched only when command output has ANSI colours.
+  const dec = new TextDecoder();
+  const hasParser = (u: string) => dec.decode(assets.get(u)!.body).includes("ansi-palette-");
+  assert.ok(!urls.some(hasParser), "anser is not in the console's initial JavaScript");
+  const lazy = [...assets.keys()].filter((u) => !urls.includes(u) && hasParser(u));
+  assert.equal(lazy.length, 1, "one lazily loaded ANSI chunk");
+  const lazySize = await gzipSize(assets.get(lazy[0])!.body);
+  console.log(`ANSI parser chunk (loaded on first ANSI output): ${lazySize} bytes gzip`);
 });

@@ -1,5 +1,5 @@
 /** `/settings/runtimes`: the live registry, read-only, with each runtime's live state. */
-import { OPERATIONS } from "../../../../shared/runtime_dto.ts";
+import { LIFECYCLE_OPERATIONS, OPERATIONS } from "../../../../shared/runtime_dto.ts";
 import { Badge } from "../../components/badge.tsx";
 import { Diagnostics } from "../../components/diagnostics.tsx";
 import { SettingsLayout } from "../../components/layout.tsx";
@@ -49,7 +49,11 @@ const inventory: Route = async ({ client }) => {
                 <dt>Profiles</dt>
                 <dd>{r.profiles.length ? r.profiles.join(", ") : "none reported"}</dd>
                 <dt>Workers</dt>
-                <dd>{r.worker_count ?? "unknown"}</dd>
+                <dd data-worker-counts>
+                  {r.worker_count ?? "unknown"}
+                  {r.worker_counts &&
+                    ` (${r.worker_counts.idle} idle, ${r.worker_counts.busy} busy, ${r.worker_counts.paused} paused, ${r.worker_counts.stopped} stopped)`}
+                </dd>
                 <dt>Platform</dt>
                 <dd>{r.os ? `${r.os} / ${r.arch}` : "unknown"}</dd>
                 <dt>Creates workers</dt>
@@ -57,7 +61,7 @@ const inventory: Route = async ({ client }) => {
                 <dt>Capabilities</dt>
                 <dd>
                   {r.capabilities
-                    ? OPERATIONS.map((op) => (
+                    ? [...OPERATIONS, ...LIFECYCLE_OPERATIONS].map((op) => (
                       <span key={op}>
                         <Badge tone={r.capabilities![op] ? "success" : "neutral"}>
                           {op} {r.capabilities![op] ? "yes" : "no"}

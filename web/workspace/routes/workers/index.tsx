@@ -11,6 +11,7 @@ const workers: Route = async ({ client }) => {
     b.created_at.localeCompare(a.created_at) || a.runtime_id.localeCompare(b.runtime_id)
   );
   const busy = rows.filter((w) => w.status === "busy").length;
+  const paused = rows.filter((w) => w.status === "paused").length;
   return {
     title: "Workers",
     body: (
@@ -20,7 +21,8 @@ const workers: Route = async ({ client }) => {
             <h1>Workers</h1>
             <p class="lede">
               Every worker on every runtime this Backend routes to.
-              {rows.length > 0 && ` ${rows.length} in all, ${busy} busy.`}
+              {rows.length > 0 &&
+                ` ${rows.length} in all, ${busy} busy${paused ? `, ${paused} paused` : ""}.`}
             </p>
           </div>
           <a class="button" href="/workers/new">New worker</a>
