@@ -3,6 +3,7 @@
  * @module
  */
 import type { Engine, TurnContext, TurnResult } from "./engine.ts";
+import { abortableSleep } from "../shared/abortable_sleep.ts";
 
 export interface EchoOptions {
   /** Characters per `output.delta` (default 8). */
@@ -32,16 +33,4 @@ export class EchoEngine implements Engine {
     }
     return { outcome: "completed" };
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
