@@ -30,6 +30,7 @@ import {
   sessionCookie,
 } from "../../backend/admin_session.ts";
 import { secretsEqual } from "../../shared/http.ts";
+import { ApiError, ERROR_CODES, type ErrorBody } from "../../shared/error_codes.ts";
 
 export interface WebAppOptions {
   /** The Backend's own fetch handler; SSR calls it in-process. */
@@ -133,7 +134,11 @@ export function createWebApp(opts: WebAppOptions): WebApp {
       try {
         page = await route(ctx);
       } catch (e) {
+        if (wantsJson(c.req.header("accept"))) return jsonError(e);
         page = errorPage(e);
+      }
+      if (wantsJson(c.req.header("accept")) && page.error) {
+        return jsonError(page.error, page.status);
       }
       return await render(page);
     });
@@ -144,6 +149,9 @@ export function createWebApp(opts: WebAppOptions): WebApp {
     const path = c.req.path;
     if (path === "/api" || path.startsWith("/api/") || path.startsWith(ISLAND_PREFIX)) {
       return await next();
+    }
+    if (wantsJson(c.req.header("accept"))) {
+      return jsonError(new ApiError("not_found", `No page or route at ${safePath(path)}.`));
     }
     return await render(notFoundPage());
   });
@@ -223,6 +231,50 @@ function registerLogin(app: Hono, login: LoginOptions, bundler: IslandBundler): 
 /** Scripts only from this origin (no inline script), API and WS on this origin only. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/**
+ * Whether a client asked for JSON rather than a page (`Accept: application/json` ranked above
+ * HTML): scripts and `curl -H 'Accept: application/json'` get the §5 error shape, browsers HTML.
+ */
+export function wantsJson(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const q = (type: string) => {
+    let best = -1;
+    for (const part of accept.split(",")) {
+      const [t, ...params] = part.trim().toLowerCase().split(";");
+      if (t.trim() !== type) continue;
+      const qp = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+      best = Math.max(best, qp ? Number(qp.slice(2)) || 0 : 1);
+    }
+    return best;
+  };
+  const json = q("application/json");
+  return json > 0 && json >= q("text/html");
+}
+
+/** A path echoed in a message: printable ASCII only, bounded. */
+function safePath(path: string): string {
+  const clean = path.replace(/[^\x21-\x7e]/g, "?");
+  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
+}
+
+/** The §5 error body for a page URL asked for as JSON. */
+function jsonError(e: unknown, status?: number): Response {
+  const body: ErrorBody = e instanceof ApiError ? e.toBody() : {
+    error: { code: "internal_error", message: "The Backend hit an unexpected error." },
+    diagnostics: [],
+  };
+  const code = status ??
+    (e instanceof ApiClientError && e.httpStatus >= 400
+      ? e.httpStatus
+      : ERROR_CODES[body.error.code] >= 400
+      ? ERROR_CODES[body.error.code]
+      : 500);
+  return new Response(JSON.stringify(body), {
+    status: code,
+    headers: { ...PAGE_HEADERS, "content-type": "application/json; charset=utf-8", vary: "accept" },
+  });
+}
 
 function notFoundPage(): PageResult {
   return {

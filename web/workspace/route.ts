@@ -4,6 +4,7 @@
  * @module
  */
 import type { VNode } from "preact";
+import type { ApiError } from "../../shared/error_codes.ts";
 import type { WorkspaceClient } from "../../shared/client.ts";
 
 export interface RouteContext {
@@ -16,6 +17,8 @@ export interface PageResult {
   title: string;
   body: VNode;
   status?: number;
+  /** On an error page: the error, so a client asking for JSON gets the §5 body instead. */
+  error?: ApiError;
 }
 
 export type Route = (ctx: RouteContext) => Promise<PageResult>;

@@ -15,7 +15,7 @@ import type { Ack } from "../../../shared/runtime_dto.ts";
 import type { ErrorCode } from "../../../shared/error_codes.ts";
 import { Badge, statusTone } from "../components/badge.tsx";
 import { ErrorNotice } from "../components/diagnostics.tsx";
-import { shortTime } from "../components/format.ts";
+import { RelativeTime } from "../components/relative_time.tsx";
 import { Markdown } from "../components/markdown.tsx";
 import { AnsiText, hasAnsi } from "../components/ansi_text.tsx";
 import {
@@ -31,8 +31,13 @@ export interface WorkerConsoleProps extends Record<string, unknown> {
   workerId: string;
   displayName: string;
   profile: string;
+  /** Empty when unknown (the runtime is down and the worker was not in the last list). */
   createdAt: string;
   view: ConsoleView;
+  /** Server time of the render, so relative times hydrate as rendered. */
+  now: number;
+  /** Set when the page was rendered while the runtime was down: why. */
+  down?: { code: string; message: string };
 }
 
 /** Connection state shown in the status line. */
@@ -56,11 +61,9 @@ function connText(c: Conn): string {
     case "live":
       return "Live";
     case "reconnecting":
-      return c.attempt > 1
-        ? `Reconnecting… (attempt ${c.attempt})`
-        : "Reconnecting… the event stream dropped.";
+      return `Reconnecting… (attempt ${c.attempt})`;
     case "upstream-reconnecting":
-      return "Reconnecting… the runtime's stream was interrupted; the Backend is reconnecting.";
+      return "Reconnecting to the runtime…";
     case "resumed":
       return `Resumed from event ${c.after}; no events were missed.`;
     case "closed":
@@ -82,14 +85,37 @@ function connTone(c: Conn) {
   }
 }
 
+/** The runtime is out of reach: why (as far as known) and when the console retries. */
+interface Down {
+  reason: string;
+  at: number;
+  /** The Backend itself did not answer (not the runtime). */
+  backend?: boolean;
+}
+
 interface Failure {
   message: string;
   code?: ErrorCode;
+  /** 0 when the Backend did not answer at all. */
+  status?: number;
 }
 
 function failure(e: unknown): Failure {
-  if (e instanceof ApiClientError) return { message: e.message, code: e.code };
+  if (e instanceof ApiClientError) {
+    return { message: e.message, code: e.code, status: e.httpStatus };
+  }
   return { message: "The request failed unexpectedly." };
+}
+
+/** The sentences per code, loaded with the first error (they stay out of the page's budget). */
+let sentence: (code: string | undefined, runtimeId: string) => string = () => "";
+const sentences = () =>
+  import("../components/error_text.ts").then((m) => sentence = m.errorSentence, () => {});
+
+/** The code's own sentence and the server's message. */
+async function explain(e: ApiClientError, runtimeId: string): Promise<string> {
+  await sentences();
+  return `${sentence(e.code, runtimeId)} ${e.message}`;
 }
 
 /** Whether the user has text selected (then Ctrl+C/Ctrl+X keep their copy/cut meaning). */
@@ -160,6 +186,12 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
   const [view, setView] = useState<ConsoleView>(props.view);
   const viewRef = useRef<ConsoleView>(props.view);
   const [conn, setConn] = useState<Conn>({ state: "connecting" });
+  const [down, setDown] = useState<Down | null>(
+    props.down ? { reason: props.down.message, at: props.now } : null,
+  );
+  const [now, setNow] = useState(props.now);
+  const [local, setLocal] = useState(false);
+  const retryNow = useRef(() => {});
   const [text, setText] = useState("");
   const [pending, setPending] = useState<null | "input" | Action>(null);
   const [error, setError] = useState<Failure | null>(null);
@@ -179,7 +211,9 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
     setView(next);
   };
 
-  // The live stream: opened from the last seq shown, reopened from the last seq seen.
+  // The live stream: opened from the last seq shown, reopened from the last seq seen. While the
+  // runtime is down (the Backend says `stream.reconnecting`, or our socket closes) the input is
+  // off and a banner counts down to the next retry; "Retry now" reconnects at once.
   useEffect(() => {
     let ws: WebSocket | null = null;
     let disposed = false;
@@ -187,12 +221,26 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
     let attempt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
+    /** Marks the runtime down and schedules the next reconnect (backoff per attempt). */
+    const retryLater = (reason?: string) => {
+      clearTimeout(timer);
+      const ms = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)];
+      setDown((d) => ({ ...d, reason: reason ?? d?.reason ?? "", at: Date.now() + ms }));
+      timer = setTimeout(connect, ms);
+    };
     const connect = () => {
       if (disposed) return;
+      clearTimeout(timer);
+      const old = ws;
+      ws = null;
+      old?.close();
       const sock = new WebSocket(client().eventsUrl(runtimeId, workerId, viewRef.current.lastSeq));
       ws = sock;
       sock.addEventListener("open", () => {
+        // The Backend only upgrades once the runtime answered for this worker: it is back.
+        if (props.down) return location.reload();
         attempt = 0;
+        setDown(null);
         setConn(dropped ? { state: "resumed", after: viewRef.current.lastSeq } : { state: "live" });
       });
       sock.addEventListener("message", (ev) => {
@@ -205,8 +253,13 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
         if (isWorkerEvent(msg)) {
           update(applyEvents(viewRef.current, [msg]));
         } else if (isStreamControl(msg)) {
-          if (msg.type === "stream.reconnecting") setConn({ state: "upstream-reconnecting" });
-          else if (msg.type === "stream.resumed") {
+          if (msg.type === "stream.reconnecting") {
+            setConn({ state: "upstream-reconnecting" });
+            retryLater();
+          } else if (msg.type === "stream.resumed") {
+            clearTimeout(timer);
+            attempt = 0;
+            setDown(null);
             setConn({ state: "resumed", after: msg.after ?? viewRef.current.lastSeq });
           } else if (
             msg.type === "stream.ended" &&
@@ -235,18 +288,40 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
       sock.addEventListener("close", () => {
         if (disposed || ws !== sock) return;
         dropped = true;
-        attempt++;
-        setConn({ state: "reconnecting", attempt });
-        timer = setTimeout(connect, BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)]);
+        setConn({ state: "reconnecting", attempt: attempt + 1 });
+        retryLater();
+        // Ask the Backend why: it answers for the runtime, or it is itself out of reach.
+        client().getWorker(runtimeId, workerId).then(
+          () => ({ reason: "" }),
+          (e: ApiClientError) =>
+            e.httpStatus
+              ? explain(e, runtimeId).then((reason) => ({ reason }))
+              : { reason: e.message, backend: true },
+        ).then((r) => setDown((d) => d && { ...d, ...r }));
       });
     };
-    connect();
+    retryNow.current = () => {
+      attempt = 0;
+      connect();
+    };
+    if (props.down) {
+      dropped = true;
+      retryLater(props.down.message);
+    } else connect();
     return () => {
       disposed = true;
       clearTimeout(timer);
       ws?.close();
     };
   }, [runtimeId, workerId]);
+
+  // A clock for relative times: every second while counting down, else every 15 s.
+  useEffect(() => {
+    setLocal(true);
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), down ? 1000 : 15_000);
+    return () => clearInterval(t);
+  }, [down !== null]);
 
   // Keep the newest output in view, but only if the reader was already at the bottom.
   useLayoutEffect(() => {
@@ -276,7 +351,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
   /** A turn is running (possibly paused): Send is Cancel meanwhile. */
   const busy = status === "busy" || paused;
   const stopped = status === "stopped";
-  const canSend = !busy && !stopped && pending === null && text.trim().length > 0;
+  const canSend = !busy && !stopped && !down && pending === null && text.trim().length > 0;
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
   const send = async () => {
@@ -295,6 +370,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
       setText("");
       atBottom.current = true;
     } catch (e) {
+      await sentences();
       setError(failure(e));
     } finally {
       setPending(null);
@@ -304,6 +380,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
   const act = async (what: Action) => {
     if (pendingRef.current !== null) return;
     pendingRef.current = what;
+    const before = document.activeElement as HTMLButtonElement | null;
     setPending(what);
     setError(null);
     try {
@@ -323,10 +400,18 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
         logRef.current?.focus(); // the confirmation is gone; land on the transcript
       }
     } catch (e) {
+      await sentences();
       setError(failure(e));
     } finally {
       pendingRef.current = null;
       setPending(null);
+      // A button that went away or was disabled drops focus to <body>: keep the user where
+      // they were, or in the input (after Cancel, Send is disabled until something is typed).
+      setTimeout(() => {
+        const a = document.activeElement;
+        if (a && a !== document.body) return;
+        (before?.isConnected && !before.disabled ? before : inputRef.current)?.focus();
+      }, 0);
     }
   };
   const actRef = useRef(act);
@@ -397,9 +482,9 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
         <div>
           <dt>Created</dt>
           <dd>
-            <time dateTime={props.createdAt} title={props.createdAt}>
-              {shortTime(props.createdAt)}
-            </time>
+            {props.createdAt
+              ? <RelativeTime iso={props.createdAt} now={now} local={local} />
+              : "unknown"}
           </dd>
         </div>
         <div>
@@ -412,6 +497,21 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
       <p class={`console-conn ${connTone(conn)}`} role="status" data-conn={conn.state}>
         {connText(conn)}
       </p>
+      {down && (
+        <div class="notice warning console-down" role="alert">
+          <p>
+            <strong>
+              {`${down.backend ? "The Backend" : `Runtime ${runtimeId}`} is unreachable — ${
+                down.at > now ? `retrying in ${Math.ceil((down.at - now) / 1000)} s` : "retrying…"
+              }`}
+            </strong>
+            {down.reason && ` ${down.reason}`}
+          </p>
+          <button type="button" class="secondary" onClick={() => retryNow.current()}>
+            Retry now
+          </button>
+        </div>
+      )}
       <div
         ref={logRef}
         class="console-output"
@@ -427,7 +527,9 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
       </div>
       {error && (
         <ErrorNotice
-          title="The worker did not accept that"
+          title={error.status === 0
+            ? "The Backend could not be reached."
+            : sentence(error.code, runtimeId) || "That did not succeed."}
           message={error.message}
           code={error.code}
         />
@@ -446,9 +548,13 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
             id="console-input"
             rows={3}
             value={text}
-            disabled={stopped}
+            disabled={stopped || !!down}
             aria-describedby="console-input-hint"
-            placeholder={stopped ? "This worker is stopped." : "Type input for the worker"}
+            placeholder={stopped
+              ? "This worker is stopped."
+              : down
+              ? "Waiting for the runtime…"
+              : "Type input for the worker"}
             onInput={(e) => {
               setText(e.currentTarget.value);
               if (hint) setHint("");
@@ -457,8 +563,10 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
           />
           <span class="hint" id="console-input-hint">
             {hint ||
-              (stopped
-                ? "A stopped worker takes no more input until it is restored."
+              (down
+                ? "Input is off until the runtime is back."
+                : stopped
+                ? "Restore the worker to send input."
                 : paused
                 ? "The turn is paused: Enter or Resume continues it, Ctrl+X cancels it."
                 : busy
@@ -527,13 +635,13 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
                 <dt>
                   <kbd>Ctrl</kbd>+<kbd>C</kbd>
                 </dt>
-                <dd>Pause the running turn (when no text is selected)</dd>
+                <dd>Pause the turn (no text selected)</dd>
               </div>
               <div>
                 <dt>
                   <kbd>Ctrl</kbd>+<kbd>X</kbd>
                 </dt>
-                <dd>Cancel the running turn (when no text is selected)</dd>
+                <dd>Cancel the turn (no text selected)</dd>
               </div>
               <div>
                 <dt>
@@ -551,7 +659,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
                 <dt>
                   <kbd>Escape</kbd>
                 </dt>
-                <dd>Leave the input (focus the transcript)</dd>
+                <dd>Leave the input</dd>
               </div>
             </dl>
           </details>
