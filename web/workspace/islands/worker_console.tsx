@@ -63,7 +63,7 @@ function connText(c: Conn): string {
     case "reconnecting":
       return `Reconnecting… (attempt ${c.attempt})`;
     case "upstream-reconnecting":
-      return "Reconnecting to the runtime…";
+      return "Reconnecting… to the runtime.";
     case "resumed":
       return `Resumed from event ${c.after}; no events were missed.`;
     case "closed":
@@ -255,6 +255,8 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
         } else if (isStreamControl(msg)) {
           if (msg.type === "stream.reconnecting") {
             setConn({ state: "upstream-reconnecting" });
+            // The Backend retries the runtime itself; ours is the slower fallback.
+            attempt = Math.max(attempt, 3);
             retryLater();
           } else if (msg.type === "stream.resumed") {
             clearTimeout(timer);
