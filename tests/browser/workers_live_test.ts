@@ -181,3 +181,49 @@ browserTest(
     );
   },
 );
+
+browserTest(
+  "workers list: after a Backend restart the live socket reconnects and shows a fresh snapshot",
+  async () => {
+    const stateDir = await Deno.makeTempDir({ prefix: "yoi-live-be-" });
+    let be = await BackendProcess.start({ stateDir, embeddedStore: "fs" });
+    const port = be.port;
+    try {
+      const { worker: gone } = await be.client.createWorker("embedded", { display_name: "Gone" });
+      await using browser = await launchBrowser();
+      const page = await browser.newPage();
+      await page.goto(`${be.url}/workers`);
+      await page.locator(".live-state.live").waitFor();
+      await rowOf(page, "Gone").waitFor();
+      await page.evaluate(() => ((globalThis as unknown as { __mark: number }).__mark = 1));
+
+      await be.kill("SIGTERM");
+      await page.locator(".live-state.down").waitFor({ timeout: LIVE_MS });
+      // While the page is disconnected: one worker goes, another comes (same state dir).
+      for (let i = 0;; i++) {
+        try {
+          be = await BackendProcess.start({ stateDir, embeddedStore: "fs", port });
+          break;
+        } catch (e) {
+          if (i >= 20) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      await be.client.stop("embedded", gone.worker_id);
+      await be.client.deleteWorker("embedded", gone.worker_id);
+      await be.client.createWorker("embedded", { display_name: "Arrived" });
+
+      await rowOf(page, "Arrived").waitFor({ timeout: 15_000 });
+      await rowOf(page, "Gone").waitFor({ state: "detached", timeout: LIVE_MS });
+      await page.locator(".live-state.live").waitFor();
+      assert.equal(
+        await page.evaluate(() => (globalThis as unknown as { __mark?: number }).__mark),
+        1,
+        "never reloaded",
+      );
+    } finally {
+      await be.kill("SIGKILL").catch(() => {});
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+);
