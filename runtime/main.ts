@@ -102,8 +102,27 @@ function authLabel(token: string | undefined, trust: CapabilityVerifier | undefi
   return parts.length ? parts.join(" or ") : "none";
 }
 
+const TRUST_USAGE = "usage: deno task runtime -- trust add KEY [--name NAME] [--replace] | " +
+  "trust list | trust revoke NAME|KID   [--id ID | --data-dir DIR]";
+
+const TRUST_HELP = `yoi worker-runtime: trusted Backend keys (capability tokens)
+
+${TRUST_USAGE}
+
+  trust add KEY [--name NAME] [--replace]   trust a Backend public key (\`deno task dev -- key show\`
+                                            prints it); --replace overwrites a key of that name
+  trust list                                trusted keys and the revocation history
+  trust revoke NAME|KID                     revoked keys are never trusted again
+  --id ID          runtime whose data folder holds the file (default: local)
+  --data-dir DIR   the data folder itself (default: .yoi/runtime-data/<id>)
+  -h, --help       show this help`;
+
 /** `trust add KEY [--name N] [--replace] | list | revoke NAME|KID`, on the data folder's file. */
 async function trustCommand(argv: string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(TRUST_HELP);
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -118,7 +137,7 @@ async function trustCommand(argv: string[]): Promise<void> {
       allowPositionals: true,
     });
   } catch (e) {
-    fail((e as Error).message);
+    fail(`${(e as Error).message.replace(/\. To specify a positional.*$/s, ".")}\n${TRUST_USAGE}`);
   }
   const { values: v, positionals: [op, arg, ...rest] } = parsed;
   const path = `${v["data-dir"] ?? `.yoi/runtime-data/${v.id}`}/${TRUST_FILE}`;
@@ -130,10 +149,7 @@ async function trustCommand(argv: string[]): Promise<void> {
     } else if (op === "revoke" && arg && !rest.length) {
       console.log(await trustRevoke(path, arg));
     } else {
-      fail(
-        "usage: trust add KEY [--name NAME] [--replace] | trust list | trust revoke NAME|KID " +
-          "[--id ID | --data-dir DIR]",
-      );
+      fail(TRUST_USAGE);
     }
   } catch (e) {
     fail(e instanceof TrustError ? e.message : `trust: ${(e as Error).message}`);
