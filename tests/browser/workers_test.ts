@@ -291,8 +291,8 @@ browserTest(
       // Both runtimes up: both workers listed.
       const page = await browser.newPage({ colorScheme: "light" });
       await page.goto(`${be.url}/workers`);
-      await page.getByRole("link", { name: "Remote one" }).waitFor();
-      await page.getByRole("link", { name: "Local one" }).waitFor();
+      await page.getByRole("main").getByRole("link", { name: "Remote one" }).waitFor();
+      await page.getByRole("main").getByRole("link", { name: "Local one" }).waitFor();
       await expectNoSeriousA11y(page, "/workers");
       await screenshot(page, "workers-light");
       const dark = await browser.newPage({ colorScheme: "dark" });
@@ -346,7 +346,7 @@ browserTest(
       const text = (await diags.textContent())!;
       assert.match(text, /Runtime "?beta"?/, `the diagnostic names the runtime: ${text}`);
       assert.match(text, /remote_runtime_unavailable/);
-      await page.getByRole("link", { name: "Local one" }).waitFor();
+      await page.getByRole("main").getByRole("link", { name: "Local one" }).waitFor();
       // beta was verified before it died: its worker stays listed as last seen (stale).
       const remoteRow = page.getByRole("row", { name: /Remote one/ });
       assert.equal(await remoteRow.locator(".badge", { hasText: "last seen" }).count(), 1);

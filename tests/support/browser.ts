@@ -95,6 +95,13 @@ export interface AxeViolation {
 
 /** Runs axe-core in the page; returns the serious and critical violations. */
 export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
+  return (await a11yViolations(page)).filter((v) =>
+    v.impact === "serious" || v.impact === "critical"
+  );
+}
+
+/** Runs axe-core in the page; returns every violation, of any impact (issue 14's bar). */
+export async function a11yViolations(page: Page): Promise<AxeViolation[]> {
   // Injected through the devtools protocol: the pages' CSP (rightly) refuses inline scripts.
   await page.evaluate(AXE_SOURCE);
   const result = await page.evaluate(async () => {
@@ -108,7 +115,7 @@ export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]>
       nodes: v.nodes.map((n) => ({ target: n.target })),
     }));
   }) as AxeViolation[];
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  return result;
 }
 
 /** Saves a full-page screenshot as `tests/screenshots/<name>.png`. */

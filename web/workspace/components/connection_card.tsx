@@ -6,6 +6,7 @@
  * @module
  */
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
+import { Copyable } from "./copy_button.tsx";
 import type { Diagnostic } from "../../../shared/error_codes.ts";
 import type { ConnectionRow, ProbeResult } from "../../../shared/settings_dto.ts";
 import { Badge } from "./badge.tsx";
@@ -62,8 +63,8 @@ export function ConnectionCard(props: ConnectionCardProps) {
   return (
     <section class="card connection" aria-labelledby={headingId} data-state={r.state}>
       <div class="row-head">
-        <h3 id={headingId}>{r.display_name}</h3>
-        <code>{r.id}</code>
+        <h2 id={headingId}>{r.display_name}</h2>
+        <Copyable value={r.id} label={`runtime id ${r.id}`} />
         <StateBadge state={r.state} />
         {r.built_in && <Badge tone="accent">built-in</Badge>}
         {!r.built_in && !r.persisted && <Badge>not in the config file</Badge>}
@@ -73,7 +74,11 @@ export function ConnectionCard(props: ConnectionCardProps) {
         <dt>State</dt>
         <dd>{STATE_MEANING[r.state]}</dd>
         <dt>Endpoint</dt>
-        <dd>{r.endpoint ? <code>{r.endpoint}</code> : "none (same process)"}</dd>
+        <dd>
+          {r.endpoint
+            ? <Copyable value={r.endpoint} label={`endpoint of ${r.display_name}`} />
+            : "none (same process)"}
+        </dd>
         {!r.built_in && (
           <>
             <dt>Token</dt>

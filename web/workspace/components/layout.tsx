@@ -1,10 +1,15 @@
 /**
  * The page frame every route renders into: skip link, header with the
  * primary navigation, and either a settings layout with section navigation
- * or a single column. Server-only: ships no JavaScript.
+ * or a single column, and in both the live worker list (the one island
+ * every page carries, see islands/live_sidebar.tsx).
  * @module
  */
 import type { ComponentChildren } from "preact";
+import { island } from "../kit/mod.ts";
+import LiveSidebarIsland from "../islands/live_sidebar.tsx";
+
+const LiveSidebar = island("live_sidebar", LiveSidebarIsland);
 
 export type Area = "workers" | "settings";
 export type SettingsSection = "overview" | "connections" | "inventory" | "backend";
@@ -51,16 +56,19 @@ export function SettingsLayout(
     <>
       <Header area="settings" />
       <div class="layout">
-        <nav class="section-nav" aria-label="Settings sections">
-          <h2>Settings</h2>
-          <ul>
-            {SETTINGS_SECTIONS.map((s) => (
-              <li key={s.id}>
-                <NavLink href={s.href} current={s.id === props.section}>{s.label}</NavLink>
-              </li>
-            ))}
-          </ul>
-        </nav>
+        <div class="side">
+          <nav class="section-nav" aria-label="Settings sections">
+            <h2>Settings</h2>
+            <ul>
+              {SETTINGS_SECTIONS.map((s) => (
+                <li key={s.id}>
+                  <NavLink href={s.href} current={s.id === props.section}>{s.label}</NavLink>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <LiveSidebar />
+        </div>
         <main id="main">{props.children}</main>
       </div>
     </>
@@ -72,7 +80,10 @@ export function AppLayout(props: { area: Area; children: ComponentChildren }) {
   return (
     <>
       <Header area={props.area} />
-      <div class="layout single">
+      <div class="layout">
+        <div class="side">
+          <LiveSidebar />
+        </div>
         <main id="main">{props.children}</main>
       </div>
     </>

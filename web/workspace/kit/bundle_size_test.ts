@@ -1,8 +1,8 @@
 /**
  * The island kit end to end, through an in-process Backend: what JavaScript
- * the Runtime Connections page ships (and its gzip size, ≤ 20 KB), that
- * island markers carry their props as JSON, that pages without islands ship
- * no script, and that hashed assets are served as immutable.
+ * the Runtime Connections and Workers pages ship (gzip, ≤ 20 KB each), that
+ * island markers carry their props as JSON, that pages without an island of
+ * their own ship only the small sidebar, and that hashed assets are served as immutable.
  * @module
  */
 import assert from "node:assert/strict";
@@ -55,6 +55,27 @@ function staticImports(path: string, js: string): string[] {
   return out;
 }
 
+/** Every script a page loads (entries and their static imports) and their gzip total. */
+async function pageScripts(
+  get: (path: string) => Promise<Response>,
+  html: string,
+): Promise<{ total: number; seen: Set<string> }> {
+  const pending = referencedScripts(html);
+  const seen = new Set<string>();
+  let total = 0;
+  while (pending.length) {
+    const url = pending.pop()!;
+    if (seen.has(url)) continue;
+    seen.add(url);
+    const res = await get(url);
+    assert.equal(res.status, 200, url);
+    const body = new Uint8Array(await res.arrayBuffer());
+    total += await gzipSize(body);
+    pending.push(...staticImports(url, new TextDecoder().decode(body)));
+  }
+  return { total, seen };
+}
+
 Deno.test({
   name: "the Runtime Connections page ships at most 20 KB of JavaScript (gzip)",
   sanitizeOps: false,
@@ -65,28 +86,43 @@ Deno.test({
       const page = await get("/settings/runtime-connections");
       assert.equal(page.status, 200);
       const html = await page.text();
-      const pending = referencedScripts(html);
-      assert.ok(pending.length > 0, "the page uses islands, so it references scripts");
-      const seen = new Set<string>();
-      let total = 0;
-      while (pending.length) {
-        const url = pending.pop()!;
-        if (seen.has(url)) continue;
-        seen.add(url);
-        const res = await get(url);
-        assert.equal(res.status, 200, url);
-        const body = new Uint8Array(await res.arrayBuffer());
-        total += await gzipSize(body);
-        pending.push(...staticImports(url, new TextDecoder().decode(body)));
-      }
+      assert.ok(referencedScripts(html).length > 0, "the page uses islands");
+      const { total, seen } = await pageScripts(get, html);
       console.log(
         `Runtime Connections page JavaScript: ${total} bytes gzip ` +
           `(${(total / 1024).toFixed(1)} KB, ${seen.size} files)`,
       );
       assert.ok([...seen].some((u) => u.includes("/connection_list-")), "the island is counted");
+      assert.ok([...seen].some((u) => u.includes("/live_sidebar-")), "the sidebar is counted");
       assert.match(html, /Delete<span class="visually-hidden"> build-box/, "delete is rendered");
       assert.ok(total <= BUDGET, `${total} bytes gzip exceeds the ${BUDGET}-byte budget`);
     }, REMOTE_CONFIG);
+  },
+});
+
+Deno.test({
+  name: "the Workers page (live list and sidebar) ships at most 20 KB of JavaScript (gzip)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withBackend(async (get) => {
+      const page = await get("/workers");
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      const { total, seen } = await pageScripts(get, html);
+      console.log(
+        `Workers page JavaScript: ${total} bytes gzip ` +
+          `(${(total / 1024).toFixed(1)} KB, ${seen.size} files)`,
+      );
+      assert.ok([...seen].some((u) => u.includes("/workers_list-")), "the list island is counted");
+      assert.ok([...seen].some((u) => u.includes("/live_sidebar-")), "the sidebar is counted");
+      assert.ok(total <= BUDGET, `${total} bytes gzip exceeds the ${BUDGET}-byte budget`);
+
+      // A page with no island of its own ships only the sidebar (live list + copy buttons).
+      const other = await pageScripts(get, await (await get("/settings/backend")).text());
+      console.log(`Backend settings page JavaScript (sidebar only): ${other.total} bytes gzip`);
+      assert.ok(other.total <= 12 * 1024, `${other.total} bytes: the sidebar is meant to be small`);
+    });
   },
 });
 
@@ -102,8 +138,12 @@ Deno.test({
         s.replace(/&quot;/g, '"').replace(/&#(\d+);/g, (_, n) => String.fromCharCode(+n))
           .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
       const props = markers.map(([, name, json]) => ({ name, props: JSON.parse(decode(json)) }));
-      assert.deepEqual(props.map((p) => p.name), ["connection_list"], "one island on the page");
-      const { initial, now } = props[0].props;
+      assert.deepEqual(
+        props.map((p) => p.name).sort(),
+        ["connection_list", "live_sidebar"],
+        "the page's island and the sidebar",
+      );
+      const { initial, now } = props.find((p) => p.name === "connection_list")!.props;
       assert.equal(typeof now, "number");
       assert.deepEqual(
         initial.connections.map((r: { id: string; state: string }) => [r.id, r.state]),
@@ -117,9 +157,12 @@ Deno.test({
       const backend = await get("/settings/backend");
       assert.equal(backend.status, 200);
       const backendHtml = await backend.text();
-      assert.doesNotMatch(backendHtml, /<script/);
-      assert.doesNotMatch(backendHtml, /modulepreload/);
-      assert.doesNotMatch(backendHtml, /data-island/);
+      // Only the sidebar island, which every page carries.
+      assert.deepEqual(
+        [...backendHtml.matchAll(/data-island="([^"]+)"/g)].map((m) => m[1]),
+        ["live_sidebar"],
+      );
+      assert.doesNotMatch(backendHtml, /connection_list-/);
 
       const assets = [
         ...referencedScripts(html),

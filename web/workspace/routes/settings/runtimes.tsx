@@ -1,5 +1,6 @@
 /** `/settings/runtimes`: the live registry, read-only, with each runtime's live state. */
 import { LIFECYCLE_OPERATIONS, OPERATIONS } from "../../../../shared/runtime_dto.ts";
+import { Copyable } from "../../components/copy_button.tsx";
 import { Badge } from "../../components/badge.tsx";
 import { Diagnostics } from "../../components/diagnostics.tsx";
 import { SettingsLayout } from "../../components/layout.tsx";
@@ -29,8 +30,8 @@ const inventory: Route = async ({ client }) => {
               data-state={r.state}
             >
               <div class="row-head">
-                <h3 id={`rt-${r.runtime_id}`}>{r.display_name}</h3>
-                <code>{r.runtime_id}</code>
+                <h2 id={`rt-${r.runtime_id}`}>{r.display_name}</h2>
+                <Copyable value={r.runtime_id} label={`runtime id ${r.runtime_id}`} />
                 <Badge tone={r.kind === "embedded" ? "accent" : "neutral"}>{r.kind}</Badge>
                 <StateBadge state={r.state} />
               </div>
