@@ -160,7 +160,7 @@ browserTest(
     // Empty state on /workers, with a way to create one.
     await page.goto(`${be.url}/workers`);
     assert.equal(await page.title(), "Workers · yoi workspace");
-    await page.getByText("No workers yet").waitFor();
+    await page.getByRole("main").getByRole("heading", { name: "No workers yet" }).waitFor();
     await expectNoSeriousA11y(page, "/workers (empty)");
     await screenshot(page, "workers-empty-light");
     await page.getByRole("link", { name: "New worker" }).click();
