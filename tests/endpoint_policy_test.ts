@@ -8,8 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { CSRF_HEADER } from "../shared/client.ts";
 import { BackendProcess } from "./support/backend_process.ts";
+import { rawCall } from "./support/raw_call.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 
 const BASE = "/api/settings/runtime-connections";
@@ -27,18 +27,7 @@ const REFUSED = [
   "http://224.0.0.1:8790/",
 ];
 
-async function call(bp: BackendProcess, method: string, path: string, body?: unknown) {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (method !== "GET") headers[CSRF_HEADER] = "1";
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${bp.url}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, text, body: text ? JSON.parse(text) : null };
-}
+const call = rawCall;
 
 Deno.test("endpoint policy: refused spellings → 400 endpoint_not_allowed; saved ones are unconfigured", async () => {
   await using rt = await RuntimeProcess.start({ id: "ok" });

@@ -28,6 +28,7 @@ import {
 import { CSRF_HEADER } from "../shared/client.ts";
 import { rejectsWith } from "./support/api_errors.ts";
 import { BackendProcess } from "./support/backend_process.ts";
+import { rawCall } from "./support/raw_call.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 
 const BASE = "/api/settings/runtime-connections";
@@ -50,29 +51,7 @@ interface Raw {
 }
 
 /** One raw HTTP call to the Backend; the body is always consumed. */
-async function call(
-  bp: BackendProcess,
-  method: "GET" | "POST" | "DELETE" | "PATCH",
-  path: string,
-  body?: unknown,
-): Promise<Raw> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (method !== "GET") headers[CSRF_HEADER] = "1";
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${bp.url}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text };
-}
+const call = rawCall;
 
 function assertError(r: Raw, status: number, code: string, what: string): ErrorBody {
   assert.equal(r.status, status, `${what}: expected ${status} ${code}, got ${r.status} ${r.text}`);

@@ -8,8 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { CSRF_HEADER } from "../shared/client.ts";
 import { BackendProcess } from "./support/backend_process.ts";
+import { rawCall } from "./support/raw_call.ts";
 import { waitUntil } from "./support/wait.ts";
 
 const BASE = "/api/settings/runtime-connections";
@@ -18,18 +18,7 @@ const OTHER = "canary-other-9d2c44";
 const ALLOWED = "allowed-yoi-5e1a";
 const LISTED = "allowed-listed-77f0";
 
-async function call(bp: BackendProcess, method: string, path: string, body?: unknown) {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (method !== "GET") headers[CSRF_HEADER] = "1";
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${bp.url}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, text, body: text ? JSON.parse(text) : null };
-}
+const call = rawCall;
 
 Deno.test("token_ref policy: non-allowed variables are refused and never reach a canary endpoint", async () => {
   // The canary: records every request line, header and body it receives; answers 401.
