@@ -199,6 +199,8 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
   const [hint, setHint] = useState("");
   const logRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
+  /** Where the last automatic scroll left the transcript. */
+  const autoTop = useRef(0);
   const keepRef = useRef<HTMLButtonElement>(null);
   const stopRef = useRef<HTMLButtonElement>(null);
   const clientRef = useRef<BrowserClient | null>(null);
@@ -325,10 +327,14 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
     return () => clearInterval(t);
   }, [down !== null]);
 
-  // Keep the newest output in view, but only if the reader was already at the bottom.
+  // Keep the newest output in view, but only if the reader was already at the bottom. A reader
+  // who scrolled up since the last automatic scroll stays put even before the scroll event
+  // (which arrives asynchronously) has updated `atBottom`.
   useLayoutEffect(() => {
     const el = logRef.current;
-    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+    if (!el || !atBottom.current || el.scrollTop < autoTop.current - 8) return;
+    el.scrollTop = el.scrollHeight;
+    autoTop.current = el.scrollTop;
   }, [view.blocks]);
 
   useEffect(() => {
@@ -371,6 +377,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
       applyAck(ack);
       setText("");
       atBottom.current = true;
+      autoTop.current = 0; // the reader's own input: follow the answer
     } catch (e) {
       await sentences();
       setError(failure(e));
