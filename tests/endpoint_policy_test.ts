@@ -10,22 +10,11 @@
 import assert from "node:assert/strict";
 import { BackendProcess } from "./support/backend_process.ts";
 import { rawCall } from "./support/raw_call.ts";
+import { REFUSED_ENDPOINTS } from "./support/refused_endpoints.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 
 const BASE = "/api/settings/runtime-connections";
-const REFUSED = [
-  "http://169.254.169.254/",
-  "http://2852039166/",
-  "http://0251.0376.0251.0376/",
-  "http://0xa9fea9fe/",
-  "http://[::ffff:169.254.169.254]/",
-  "http://0.0.0.0:1/",
-  "http://[fe80::1]/",
-  "http://[::]:8790/",
-  "http://100.100.100.200/",
-  "http://[fd00:ec2::254]/",
-  "http://224.0.0.1:8790/",
-];
+const REFUSED = REFUSED_ENDPOINTS;
 
 const call = rawCall;
 

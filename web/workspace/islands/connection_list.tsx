@@ -22,6 +22,7 @@ import { ConnectionForm } from "../components/connection_form.tsx";
 import { Diagnostics } from "../components/diagnostics.tsx";
 import { probeGood } from "../components/probe_result.tsx";
 import { STATE_LABEL } from "../components/state_badge.tsx";
+import { RestartNotice } from "../components/restart_notice.tsx";
 
 export type ConnectionListProps = {
   initial: ConnectionList;
@@ -208,14 +209,7 @@ export default function ConnectionListIsland(props: ConnectionListProps) {
           <Diagnostics items={list.diagnostics} label="Config diagnostics" />
         </div>
       )}
-      {list.restart_required && (
-        <div class="notice warning restart" role="status">
-          <strong>Restart required for server settings</strong>
-          {`Changed in the config file: [server] ${
-            list.restart_required_keys.join(", ")
-          }. These apply when the Backend restarts; connections apply at once.`}
-        </div>
-      )}
+      {list.restart_required && <RestartNotice keys={list.restart_required_keys} />}
       {list.config_ok && <Diagnostics items={list.diagnostics} label="Config diagnostics" />}
       <div class="actions list-head">
         <button

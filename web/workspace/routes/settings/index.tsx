@@ -5,6 +5,7 @@ import { Badge } from "../../components/badge.tsx";
 import { STATE_LABEL, stateTone } from "../../components/state_badge.tsx";
 import { Diagnostics } from "../../components/diagnostics.tsx";
 import { SettingsLayout } from "../../components/layout.tsx";
+import { RestartNotice } from "../../components/restart_notice.tsx";
 import type { Route } from "../../route.ts";
 
 const overview: Route = async ({ client }) => {
@@ -22,14 +23,7 @@ const overview: Route = async ({ client }) => {
       <SettingsLayout section="overview">
         <h1>Overview</h1>
         <p class="lede">The runtimes this Backend routes to, and what needs attention.</p>
-        {connections.restart_required && (
-          <div class="notice warning restart" role="status">
-            <strong>Restart required for server settings</strong>
-            {`Changed in the config file: [server] ${
-              connections.restart_required_keys.join(", ")
-            }. These apply when the Backend restarts; connections apply at once.`}
-          </div>
-        )}
+        {connections.restart_required && <RestartNotice keys={connections.restart_required_keys} />}
         <div class="card">
           <h2 class="card-title">Runtimes</h2>
           <p>
