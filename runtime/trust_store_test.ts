@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadOrCreateBackendKey } from "../backend/capability.ts";
+import { loadOrCreateBackendKey } from "../backend/registry/capability.ts";
 import { readTrustFile, trustAdd, TrustError, trustList, trustRevoke } from "./trust_store.ts";
 
 const refused = (fn: () => Promise<unknown>, re: RegExp) =>
