@@ -44,6 +44,12 @@ import {
 } from "../../shared/mod.ts";
 import { EndpointGuard, type Lookup, type RemoteEndpoint, type Secret } from "../settings/mod.ts";
 import type { CapabilityMinter } from "./capability.ts";
+import {
+  fillPath,
+  RUNTIME_ROUTES,
+  type RuntimeOperationId,
+  runtimePath,
+} from "../../shared/routes/mod.ts";
 
 /** Default deadline of one HTTP request (connect, headers and body). */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -192,7 +198,9 @@ export class RemoteRuntimeClient {
 
   /** `GET /v1/runtime`, validated. */
   async runtime(signal?: AbortSignal): Promise<RuntimeSummary> {
-    const raw = await this.#call("GET", "/v1/runtime", "the runtime summary", { signal });
+    const raw = await this.#call("GET", runtimePath("runtime.get", {}), "the runtime summary", {
+      signal,
+    });
     return this.#validate(RuntimeEnvelopeSchema, raw, "runtime summary").runtime;
   }
 
@@ -205,7 +213,8 @@ export class RemoteRuntimeClient {
     seen: { runtimeId: string | null } = { runtimeId: null },
     signal?: AbortSignal,
   ): Promise<unknown> {
-    return await this.#call("GET", "/v1/runtime", "the runtime summary", { signal, seen });
+    const path = runtimePath("runtime.get", {});
+    return await this.#call("GET", path, "the runtime summary", { signal, seen });
   }
 
   /** `GET /v1/workers`: the workers plus the runtime's own diagnostics. */
@@ -213,20 +222,22 @@ export class RemoteRuntimeClient {
     signal?: AbortSignal,
     status?: WorkerStatus,
   ): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
-    const path = status ? `/v1/workers?status=${encodeURIComponent(status)}` : "/v1/workers";
+    const path = runtimePath("worker.list", {}, { status });
     const raw = await this.#call("GET", path, "listing workers", { signal });
     return this.#validate(WorkerListEnvelopeSchema, raw, "worker list");
   }
 
   /** `GET /v1/workers/{id}`. */
   async getWorker(workerId: string, signal?: AbortSignal): Promise<WorkerDetail> {
-    const raw = await this.#call("GET", workerPath(workerId), "worker detail", { signal });
+    const raw = await this.#call("GET", workerPath("worker.get", workerId), "worker detail", {
+      signal,
+    });
     return this.#validate(WorkerEnvelopeSchema, raw, "worker detail").worker;
   }
 
   /** `POST /v1/workers`; `request_id` makes a retry return the same worker. */
   async createWorker(req: CreateWorkerRequest, signal?: AbortSignal): Promise<WorkerDetail> {
-    const raw = await this.#call("POST", "/v1/workers", "creating workers", {
+    const raw = await this.#call("POST", runtimePath("worker.create", {}), "creating workers", {
       body: req,
       signal,
     });
@@ -235,7 +246,7 @@ export class RemoteRuntimeClient {
 
   /** `POST /v1/workers/{id}/input`. */
   async input(workerId: string, text: string, signal?: AbortSignal): Promise<Ack> {
-    const raw = await this.#call("POST", `${workerPath(workerId)}/input`, "worker input", {
+    const raw = await this.#call("POST", workerPath("worker.input", workerId), "worker input", {
       body: { text },
       signal,
     });
@@ -244,7 +255,8 @@ export class RemoteRuntimeClient {
 
   /** `POST /v1/workers/{id}/cancel`. */
   async cancel(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const raw = await this.#call("POST", `${workerPath(workerId)}/cancel`, "cancelling turns", {
+    const path = workerPath("worker.cancel", workerId);
+    const raw = await this.#call("POST", path, "cancelling turns", {
       signal,
     });
     return this.#validate(AckEnvelopeSchema, raw, "acknowledgement").ack;
@@ -252,7 +264,7 @@ export class RemoteRuntimeClient {
 
   /** `POST /v1/workers/{id}/stop`. */
   async stop(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const raw = await this.#call("POST", `${workerPath(workerId)}/stop`, "stopping workers", {
+    const raw = await this.#call("POST", workerPath("worker.stop", workerId), "stopping workers", {
       signal,
     });
     return this.#validate(AckEnvelopeSchema, raw, "acknowledgement").ack;
@@ -260,10 +272,10 @@ export class RemoteRuntimeClient {
 
   /** `POST /v1/workers/{id}/restore[?dry_run=true]`. */
   async restore(workerId: string, dryRun = false, signal?: AbortSignal): Promise<RestoreResult> {
-    const q = dryRun ? "?dry_run=true" : "";
+    const q = { dry_run: dryRun ? "true" : undefined };
     const raw = await this.#call(
       "POST",
-      `${workerPath(workerId)}/restore${q}`,
+      workerPath("worker.restore", workerId, q),
       "restoring workers",
       {
         signal,
@@ -274,7 +286,7 @@ export class RemoteRuntimeClient {
 
   /** `POST /v1/workers/{id}/pause`. */
   async pause(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const raw = await this.#call("POST", `${workerPath(workerId)}/pause`, "pausing turns", {
+    const raw = await this.#call("POST", workerPath("worker.pause", workerId), "pausing turns", {
       signal,
     });
     return this.#validate(AckEnvelopeSchema, raw, "acknowledgement").ack;
@@ -282,7 +294,7 @@ export class RemoteRuntimeClient {
 
   /** `POST /v1/workers/{id}/resume`. */
   async resume(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const raw = await this.#call("POST", `${workerPath(workerId)}/resume`, "resuming turns", {
+    const raw = await this.#call("POST", workerPath("worker.resume", workerId), "resuming turns", {
       signal,
     });
     return this.#validate(AckEnvelopeSchema, raw, "acknowledgement").ack;
@@ -290,16 +302,22 @@ export class RemoteRuntimeClient {
 
   /** `PATCH /v1/workers/{id}` with `{display_name}`. */
   async rename(workerId: string, displayName: string, signal?: AbortSignal): Promise<WorkerDetail> {
-    const raw = await this.#call("PATCH", workerPath(workerId), "renaming workers", {
-      body: { display_name: displayName },
-      signal,
-    });
+    const raw = await this.#call(
+      "PATCH",
+      workerPath("worker.rename", workerId),
+      "renaming workers",
+      {
+        body: { display_name: displayName },
+        signal,
+      },
+    );
     return this.#validate(WorkerEnvelopeSchema, raw, "worker detail").worker;
   }
 
   /** `DELETE /v1/workers/{id}` of a stopped worker. */
   async deleteWorker(workerId: string, signal?: AbortSignal): Promise<{ worker_id: string }> {
-    const raw = await this.#call("DELETE", workerPath(workerId), "deleting workers", { signal });
+    const path = workerPath("worker.delete", workerId);
+    const raw = await this.#call("DELETE", path, "deleting workers", { signal });
     return this.#validate(DeletedEnvelopeSchema, raw, "delete answer").deleted;
   }
 
@@ -317,7 +335,7 @@ export class RemoteRuntimeClient {
         `limit must be an integer from 1 to ${TRANSCRIPT_LIMIT_MAX}.`,
       );
     }
-    const path = `${workerPath(workerId)}/transcript?after=${after}&limit=${limit}`;
+    const path = workerPath("worker.transcript", workerId, { after, limit });
     const raw = await this.#call("GET", path, "transcripts", { signal });
     return this.#validate(TranscriptEnvelopeSchema, raw, "transcript page");
   }
@@ -390,7 +408,7 @@ export class RemoteRuntimeClient {
     after: number,
     signal: AbortSignal,
   ): Promise<ControlFrame | "aborted" | null> {
-    workerPath(workerId);
+    workerPath("worker.get", workerId);
     checkSeq(after, "after");
     if (signal.aborted) return "aborted";
     try {
@@ -415,7 +433,7 @@ export class RemoteRuntimeClient {
   ): Promise<UpstreamSocket> {
     await this.#vet();
     const headers: Record<string, string> = {};
-    const url = this.#endpoint.wsUrl(`${workerPath(workerId)}/events?after=${after}`);
+    const url = this.#endpoint.wsUrl(workerPath("worker.events", workerId, { after }));
     const authz = await this.#authorization("GET", url);
     if (authz) headers.authorization = authz;
     return new UpstreamSocket(url, headers, this.#timeoutMs, maxBuffered, signal);
@@ -667,11 +685,16 @@ function checkSeq(n: number, name: string) {
   }
 }
 
-function workerPath(workerId: string): string {
+/** The path of a worker operation (from the Runtime route table), once the id is checked. */
+function workerPath(
+  op: RuntimeOperationId & `worker.${string}`,
+  workerId: string,
+  query?: Record<string, string | number | undefined>,
+): string {
   if (!isWorkerId(workerId)) {
     throw new ApiError("invalid_id", "Worker ids are UUIDv7 strings generated by the runtime.");
   }
-  return `/v1/workers/${encodeURIComponent(workerId)}`;
+  return fillPath(RUNTIME_ROUTES[op].path, { worker_id: workerId }, query);
 }
 
 function closedFrame(e: ApiError): ControlFrame {

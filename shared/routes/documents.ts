@@ -3,7 +3,11 @@
  * its route table once and cached. `deno task openapi:lint` dumps and lints both.
  * @module
  */
-import { WorkerId } from "../ids.ts";
+import { RuntimeId, WorkerId } from "../ids.ts";
+import { SESSION_COOKIE } from "../session_cookie.ts";
+import { RuntimeEntrySchema } from "../backend_dto.ts";
+import { ConnectionRowSchema } from "../settings_dto.ts";
+import { BACKEND_ROUTES, BACKEND_TAGS } from "./backend.ts";
 import { DiagnosticSchema } from "../errors.ts";
 import {
   AckSchema,
@@ -53,6 +57,50 @@ export function runtimeOpenApiDocument(): Promise<Record<string, unknown>> {
     components: { ...SHARED_COMPONENTS, RuntimeSummary: RuntimeSummarySchema },
   }).catch((e) => {
     runtimeDoc = undefined;
+    throw e;
+  });
+}
+
+let backendDoc: Promise<Record<string, unknown>> | undefined;
+
+/** The Backend API's document (DESIGN §6). */
+export function backendOpenApiDocument(): Promise<Record<string, unknown>> {
+  return backendDoc ??= buildOpenApiDocument(BACKEND_ROUTES, {
+    title: "yoi Workspace Backend API",
+    version: "1",
+    description: "Browser-facing API. Runtimes are addressed by runtime_id + worker_id only. " +
+      "Every request needs an allowed `Host` (else 403 `host_not_allowed`); every mutation " +
+      "`X-Yoi-Request: 1` and, with an `Origin`, the Backend's own (else 403 " +
+      "`csrf_rejected`). " + ERRORS_NOTE,
+    servers: [{
+      url: "http://127.0.0.1:8787",
+      description: "The Backend's default listen address",
+    }],
+    tags: BACKEND_TAGS,
+    securitySchemes: {
+      adminToken: {
+        type: "http",
+        scheme: "bearer",
+        description: "The admin token (`--admin-token-env`); required when one is configured, " +
+          "as it must be to listen beyond loopback (DESIGN §8).",
+      },
+      adminSession: {
+        type: "apiKey",
+        in: "cookie",
+        name: SESSION_COOKIE,
+        description: "A browser session from `POST /login`; counts like the admin token.",
+      },
+    },
+    // `{}`: a Backend without an admin token (loopback only) needs none.
+    security: { admin: [{ adminToken: [] }, { adminSession: [] }, {}], runtime: [] },
+    pathParams: { runtime_id: RuntimeId, worker_id: WorkerId, id: RuntimeId },
+    components: {
+      ...SHARED_COMPONENTS,
+      RuntimeEntry: RuntimeEntrySchema,
+      ConnectionRow: ConnectionRowSchema,
+    },
+  }).catch((e) => {
+    backendDoc = undefined;
     throw e;
   });
 }

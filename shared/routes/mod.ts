@@ -9,3 +9,5 @@ export * from "./runtime.ts";
 export * from "./hono.ts";
 export * from "./openapi.ts";
 export * from "./documents.ts";
+export * from "./backend_paths.ts";
+export * from "./backend.ts";

@@ -76,10 +76,15 @@ export async function buildOpenApiDocument(
   table: RouteTable,
   opts: DocumentOptions,
 ): Promise<Record<string, unknown>> {
-  const { OpenAPIRegistry, OpenApiGeneratorV3 } = await import("@asteasolutions/zod-to-openapi");
+  const { OpenAPIRegistry, OpenApiGeneratorV3, zodToOpenAPIRegistry } = await import(
+    "@asteasolutions/zod-to-openapi"
+  );
   const registry = new OpenAPIRegistry();
+  // Named in the generator's registry, so every place a schema occurs becomes a `$ref`.
   for (const [name, schema] of Object.entries(opts.components ?? {})) {
-    registry.register(name, schema);
+    if (!zodToOpenAPIRegistry.has(schema)) {
+      zodToOpenAPIRegistry.add(schema, { _internal: { refId: name } });
+    }
   }
   for (const [name, scheme] of Object.entries(opts.securitySchemes)) {
     // deno-lint-ignore no-explicit-any
@@ -130,5 +135,17 @@ export async function buildOpenApiDocument(
     servers: opts.servers,
     tags: opts.tags,
   });
-  return doc as unknown as Record<string, unknown>;
+  return anyValueFix(doc) as Record<string, unknown>;
+}
+
+/**
+ * `z.unknown()` comes out as `{nullable: true}`, which OpenAPI 3.0 does not allow without a
+ * `type`; `{}` says the same (any JSON value).
+ */
+function anyValueFix(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(anyValueFix);
+  if (typeof v !== "object" || v === null) return v;
+  const keys = Object.keys(v);
+  if (keys.length === 1 && (v as { nullable?: unknown }).nullable === true) return {};
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, anyValueFix(x)]));
 }

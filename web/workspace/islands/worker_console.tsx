@@ -206,6 +206,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
   const clientRef = useRef<BrowserClient | null>(null);
   const pendingRef = useRef<null | "input" | Action>(null);
   const client = () => (clientRef.current ??= new BrowserClient());
+  const ids = { runtime_id: runtimeId, worker_id: workerId };
 
   const update = (next: ConsoleView) => {
     if (next === viewRef.current) return;
@@ -295,7 +296,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
         setConn({ state: "reconnecting", attempt: attempt + 1 });
         retryLater();
         // Ask the Backend why: it answers for the runtime, or it is itself out of reach.
-        client().getWorker(runtimeId, workerId).then(
+        client().call("worker.get", { params: ids }).then(
           () => ({ reason: "" }),
           (e: ApiClientError) =>
             e.httpStatus
@@ -373,7 +374,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
     setError(null);
     setHint("");
     try {
-      const { ack } = await client().input(runtimeId, workerId, text);
+      const { ack } = await client().call("worker.input", { params: ids, body: { text } });
       applyAck(ack);
       setText("");
       atBottom.current = true;
@@ -394,15 +395,7 @@ export default function WorkerConsole(props: WorkerConsoleProps) {
     setError(null);
     try {
       const c = client();
-      const { ack } = what === "cancel"
-        ? await c.cancel(runtimeId, workerId)
-        : what === "stop"
-        ? await c.stop(runtimeId, workerId)
-        : what === "pause"
-        ? await c.pause(runtimeId, workerId)
-        : what === "resume"
-        ? await c.resume(runtimeId, workerId)
-        : await c.restore(runtimeId, workerId);
+      const { ack } = await c.call(`worker.${what}`, { params: ids });
       applyAck(ack);
       if (what === "stop") {
         setConfirmStop(false);
