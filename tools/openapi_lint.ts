@@ -60,5 +60,6 @@ if (import.meta.main) {
   const files = await dumpDocuments(dir);
   console.log(`openapi: wrote ${files.join(", ")}`);
   const { code } = await redoclyCommand(lintArgs(files)).spawn().status;
+  if (i < 0) await Deno.remove(dir, { recursive: true });
   Deno.exit(code);
 }
