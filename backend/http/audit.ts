@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../shared/errors.ts";
 import { errorResponse } from "../../shared/http.ts";
-import { backendOperation, type BackendOperationId } from "../../shared/routes/backend_paths.ts";
+import { backendOperation, type BackendOperationId } from "../../shared/routes/mod.ts";
 
 /** What a caller records; only these fields are ever written. */
 export interface AuditEntry {

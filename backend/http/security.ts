@@ -11,7 +11,7 @@ import { ApiError } from "../../shared/errors.ts";
 import { bearerToken, errorResponse, isLoopbackHost, secretsEqual } from "../../shared/http.ts";
 import type { AdminSessions } from "./admin_session.ts";
 import { readCookie, SESSION_COOKIE } from "../../shared/session_cookie.ts";
-import { isApiPath } from "../../shared/routes/backend_paths.ts";
+import { isApiPath } from "../../shared/routes/mod.ts";
 
 /** Where the Backend listens and which extra host names it answers to. */
 export interface HostOptions {
