@@ -12,6 +12,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
+import process from "node:process";
 
 const WORKERS = 1_000;
 /** Events per worker: 1 (~1k in all) and 100 (~100k in all). */
@@ -123,8 +124,15 @@ async function readyOnce(impl: string, dir: string): Promise<number> {
   }
 }
 
-/** Events/s with 8 writers, each awaiting its appends: on one worker, and on 8 workers. */
-async function appendRate(impl: string, dir: string, shared: boolean): Promise<number> {
+/**
+ * Events/s with 8 writers, each awaiting its appends (on one worker, or one worker each), and
+ * the process CPU per event (less disturbed than wall time by other load on the machine).
+ */
+async function appendRate(
+  impl: string,
+  dir: string,
+  shared: boolean,
+): Promise<{ rate: number; cpuUs: number }> {
   const { FsStore } = await lib(impl);
   const store = new FsStore(dir);
   await store.open();
@@ -139,6 +147,7 @@ async function appendRate(impl: string, dir: string, shared: boolean): Promise<n
   }
   const seqs = ids.map(() => 0);
   const at = new Date().toISOString();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: WRITERS }, async (_, w) => {
     const k = shared ? 0 : w;
@@ -154,8 +163,10 @@ async function appendRate(impl: string, dir: string, shared: boolean): Promise<n
     }
   }));
   const s = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   await store.close();
-  return (WRITERS * APPENDS_PER_WRITER) / s;
+  const n = WRITERS * APPENDS_PER_WRITER;
+  return { rate: n / s, cpuUs: (cpu.user + cpu.system) / n };
 }
 
 async function child(args: string[]): Promise<unknown> {
@@ -191,6 +202,7 @@ async function orchestrate(impls: [string, string][], rounds: number): Promise<v
     const open = new Map<string, number[]>();
     const ready = new Map<string, number[]>();
     const rate = new Map<string, number[]>();
+    const cpu = new Map<string, number[]>();
     const cases = impls.flatMap(([name, path]) => SIZES.map((n) => ({ name, path, n })));
     for (let r = 0; r < rounds; r++) {
       // Rotate the order each round so no case always runs first.
@@ -206,9 +218,13 @@ async function orchestrate(impls: [string, string][], rounds: number): Promise<v
         const [name, path] = impls[(i + r) % impls.length];
         for (const shared of [true, false]) {
           const dir = join(root, `append-${name}-${r}-${shared}`);
-          const v = await child(["append", path, dir, String(shared)]) as number;
+          const v = await child(["append", path, dir, String(shared)]) as {
+            rate: number;
+            cpuUs: number;
+          };
           const key = `${name} ${shared ? "1 worker" : "8 workers"}`;
-          rate.set(key, [...rate.get(key) ?? [], v]);
+          rate.set(key, [...rate.get(key) ?? [], v.rate]);
+          cpu.set(key, [...cpu.get(key) ?? [], v.cpuUs]);
           await Deno.remove(dir, { recursive: true });
         }
       }
@@ -234,7 +250,11 @@ async function orchestrate(impls: [string, string][], rounds: number): Promise<v
     }
     console.log(`append, ${WRITERS} concurrent writers × ${APPENDS_PER_WRITER} awaited appends`);
     for (const [key, xs] of rate) {
-      console.log(`  ${key.padEnd(20)} [${f(xs)}] → ${median(xs).toFixed(0)} events/s`);
+      const c = cpu.get(key)!;
+      console.log(
+        `  ${key.padEnd(20)} [${f(xs)}] → ${median(xs).toFixed(0)} events/s; CPU per event ` +
+          `[${c.map((x) => x.toFixed(1)).join(", ")}] → ${median(c).toFixed(1)} µs`,
+      );
     }
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * File helpers of the fs store: whole writes, bounded line scans, byte ranges, directory
+ * File helpers of the fs store: whole writes, bounded line scans, directory
  * syncs, and errors that name only the failure kind (Deno's messages carry paths).
  * @module
  */
@@ -16,24 +16,6 @@ export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<vo
     if (n <= 0) throw new Error("write made no progress");
     off += n;
   }
-}
-
-/** Exactly `length` bytes from `start`; throws when the file is shorter. */
-export async function readRange(
-  file: Deno.FsFile,
-  start: number,
-  length: number,
-  onRead?: (bytes: number) => void,
-): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
-  await file.seek(start, Deno.SeekMode.Start);
-  for (let off = 0; off < length;) {
-    const n = await file.read(buf.subarray(off));
-    if (n === null) throw new Error("file shorter than expected");
-    onRead?.(n);
-    off += n;
-  }
-  return buf;
 }
 
 /** Where a {@link scanLines} pass stopped. */

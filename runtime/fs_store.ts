@@ -58,8 +58,8 @@ const RECORD_TMP = "record.json.tmp";
  * The index is saved (before the write that crosses it is acknowledged) once this many lines
  * or bytes are past it, and at close: a crash leaves at most this much tail to scan.
  */
-const INDEX_EVERY_LINES = 64;
-const INDEX_EVERY_BYTES = 32 * 1024;
+const INDEX_EVERY_LINES = 256;
+const INDEX_EVERY_BYTES = 128 * 1024;
 /** Workers restored (and indexes written at close) at once. */
 const PARALLEL = 8;
 
@@ -431,7 +431,6 @@ export class FsStore implements EventStore {
       );
       return undefined;
     }
-    await Deno.remove(join(w.dir, RECORD_TMP)).catch(() => {});
     const restored = await restoreLog(w, this.#hooks);
     diagnostics.push(...restored.diagnostics);
     if (restored.writeError) this.#writeError = restored.writeError;

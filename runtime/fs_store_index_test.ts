@@ -154,6 +154,10 @@ Deno.test("an index that cannot be believed is ignored: that worker's log is sca
       for (let i = 0; i < 20; i++) cut = bytes.lastIndexOf(0x0a, cut - 1);
       await Deno.writeFile(p.log, bytes.subarray(0, cut + 1));
     },
+    "a log shifted under its index": async (p) => {
+      // The same events, each byte one further on (a leading space is still valid JSON).
+      await Deno.writeTextFile(p.log, " " + await Deno.readTextFile(p.log));
+    },
     "a missing marks file": (p) => Deno.remove(p.marks),
     "a truncated marks file": async (p) => {
       const bytes = await Deno.readFile(p.marks);

@@ -14,7 +14,7 @@ import {
 } from "../shared/mod.ts";
 import { emptySummary, foldEvent, type LogSummary } from "./log_summary.ts";
 import { loadIndex, type LogIndex, LogMarks, saveIndex } from "./fs_log_index.ts";
-import { ioKind, NEWLINE, readRange, type ScanEnd, scanLines } from "./fs_io.ts";
+import { ioKind, NEWLINE, type ScanEnd, scanLines } from "./fs_io.ts";
 
 const EVENTS_FILE = "events.jsonl";
 
@@ -142,19 +142,12 @@ export async function restoreLog(
   let end: ScanEnd = { complete: 0, read: 0 };
   if (file) {
     try {
-      let start = 0;
-      if (saved && await matches(file, saved.index, hooks)) {
-        const { index, marks } = saved;
-        w.summary = index.summary;
-        w.lastLine = index.last_line;
-        w.lines = w.indexedLines = index.lines;
-        w.corrupt = index.corrupt;
-        w.firstCorrupt = index.first_corrupt;
-        w.marks = marks;
-        w.persistedMarks = marks.length;
-        w.indexedEnd = start = index.log_bytes;
+      const fromIndex = saved && await scanPastIndex(w, file, saved, hooks);
+      if (fromIndex) end = fromIndex;
+      else {
+        Object.assign(w, newWorkerLog(w.id, w.dir)); // forget what the index said
+        end = await scan(w, file, 0, hooks);
       }
-      end = await scan(w, file, start, hooks);
     } finally {
       file.close();
     }
@@ -190,34 +183,66 @@ export async function restoreLog(
   return out;
 }
 
-/** Whether a saved index fits the log: the line it names holds its last seq and ends there. */
-async function matches(file: Deno.FsFile, index: LogIndex, hooks: FsStoreHooks) {
-  if (index.last_line < 0) return false; // nothing indexed: the scan is as cheap
-  try {
-    const len = index.log_bytes - index.last_line;
-    const bytes = await readRange(file, index.last_line, len, hooks.onLogRead);
-    if (bytes[len - 1] !== NEWLINE) return false;
-    const ev = parseLine(new TextDecoder(), bytes.subarray(0, bytes.indexOf(NEWLINE)));
-    return ev?.worker_id === index.worker_id && ev.seq === index.summary.last_seq;
-  } catch {
-    return false; // the log is shorter than its index says
-  }
+/**
+ * Takes the saved index into `w` and folds the log's tail past it, reading from the index's
+ * last line on: that line must hold the index's last seq and a line must end exactly at
+ * `log_bytes`. Undefined when the index does not fit the log (`w` must then be reset).
+ */
+async function scanPastIndex(
+  w: WorkerLog,
+  file: Deno.FsFile,
+  { index, marks }: { index: LogIndex; marks: LogMarks },
+  hooks: FsStoreHooks,
+): Promise<ScanEnd | undefined> {
+  if (index.last_line < 0) return undefined; // nothing indexed: a full scan is as cheap
+  w.summary = index.summary;
+  w.lastLine = index.last_line;
+  w.lines = w.indexedLines = index.lines;
+  w.corrupt = index.corrupt;
+  w.firstCorrupt = index.first_corrupt;
+  w.marks = marks;
+  w.persistedMarks = marks.length;
+  w.indexedEnd = index.log_bytes;
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  let fits = false;
+  let broken = false;
+  const end = await scanLines(file, index.last_line, undefined, (line, at) => {
+    if (at >= index.log_bytes) return takeLine(w, dec, line, at);
+    const next = at + line.length + 1;
+    if (at === index.last_line) {
+      const ev = parseLine(dec, line);
+      broken = ev?.worker_id !== w.id || ev.seq !== index.summary.last_seq;
+    }
+    if (next > index.log_bytes) broken = true;
+    fits = next === index.log_bytes;
+    return !broken;
+  }, hooks.onLogRead);
+  return fits && !broken ? end : undefined;
 }
 
 /** Folds the log's complete lines from `start` into `w`; where they end and the file ends. */
 function scan(w: WorkerLog, file: Deno.FsFile, start: number, hooks: FsStoreHooks) {
   const dec = new TextDecoder("utf-8", { fatal: true });
-  return scanLines(file, start, undefined, (line, at) => {
-    w.lines++;
-    const ev = parseLine(dec, line);
-    if (ev && ev.worker_id === w.id && ev.seq > w.summary.last_seq) {
-      foldEvent(w.summary, ev);
-      w.marks.consider(ev.seq, at);
-      w.lastLine = at;
-    } else if (w.corrupt++ === 0) {
-      w.firstCorrupt = w.lines;
-    }
-  }, hooks.onLogRead);
+  return scanLines(
+    file,
+    start,
+    undefined,
+    (line, at) => takeLine(w, dec, line, at),
+    hooks.onLogRead,
+  );
+}
+
+/** One complete line found at start: a valid next event is folded, anything else counted. */
+function takeLine(w: WorkerLog, dec: TextDecoder, line: Uint8Array, at: number): void {
+  w.lines++;
+  const ev = parseLine(dec, line);
+  if (ev && ev.worker_id === w.id && ev.seq > w.summary.last_seq) {
+    foldEvent(w.summary, ev);
+    w.marks.consider(ev.seq, at);
+    w.lastLine = at;
+  } else if (w.corrupt++ === 0) {
+    w.firstCorrupt = w.lines;
+  }
 }
 
 /** Takes a written batch into the summary, marks and line counts. */
