@@ -1,12 +1,26 @@
 /**
- * The Workspace Backend's public surface. Routes live in one place each:
- * worker/runtime routes in `api.ts`, settings routes in `settings_api.ts`,
- * pages in `../web/workspace/app.tsx` (`PAGES`).
+ * The Workspace Backend's public surface: `createBackend` gives the `/api` app with its
+ * guards, the `RuntimeRegistry` and the `ConnectionStore`. Inside, three folders by concern:
+ * `http/` (the browser-facing surface) → `registry/` (every runtime routed to) →
+ * `settings/` (what is persisted). Pages are mounted by the composition root
+ * (`../workspace.ts`); nothing here imports `web/`.
  * @module
  */
-export { type Backend, BACKEND_VERSION, type BackendOptions, createBackend } from "./app.ts";
-export { RuntimeRegistry } from "./registry.ts";
-export type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
-export { ConnectionStore, validateNewConnection } from "./connection_store.ts";
-export { loadBackendConfig, parseBackendConfig } from "./config.ts";
-export { probeRemote } from "./probe.ts";
+export {
+  AdminSessions,
+  assertListenAllowed,
+  type Backend,
+  BACKEND_VERSION,
+  type BackendOptions,
+  createBackend,
+  log,
+  LoginLimiter,
+} from "./http/mod.ts";
+export { loadOrCreateBackendKey, probeRemote, RuntimeRegistry } from "./registry/mod.ts";
+export type { RuntimeHandle, StreamFrame, WorkerList } from "./registry/mod.ts";
+export {
+  ConnectionStore,
+  loadBackendConfig,
+  parseBackendConfig,
+  validateNewConnection,
+} from "./settings/mod.ts";

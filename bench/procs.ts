@@ -1,7 +1,7 @@
 /**
  * Every process, socket and temp folder a benchmark run starts, so the
  * orchestrator can stop all of them in one `finally` (and on Ctrl-C).
- * Processes are the real `runtime/main.ts` and `backend/main.ts` on 127.0.0.1,
+ * Processes are the real `runtime/main.ts` and `main.ts` on 127.0.0.1,
  * started through the test support classes.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Scenario 5 — startup. Time from spawning `backend/main.ts` to its first
+ * Scenario 5 — startup. Time from spawning `main.ts` to its first
  * `200` on `GET /api/runtimes`, polled every few ms on a port chosen up front,
  * with 0 and with 8 healthy remote runtimes configured (median of a few runs).
  * @module

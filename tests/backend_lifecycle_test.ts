@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { ApiClientError, type WorkspaceClient } from "../shared/client.ts";
 import type { WorkerStatus } from "../shared/mod.ts";
-import { describeOperation } from "../backend/audit.ts";
+import { describeOperation } from "../backend/http/audit.ts";
 import { BackendProcess } from "./support/backend_process.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 import { waitUntil } from "./support/wait.ts";

@@ -518,7 +518,7 @@ Deno.test("security: refuses to listen on 0.0.0.0 without an admin token", async
       args: [
         "run",
         "-A",
-        new URL("../backend/main.ts", import.meta.url).pathname,
+        new URL("../main.ts", import.meta.url).pathname,
         "--state-dir",
         stateDir,
         "--embedded-store",

@@ -1,6 +1,6 @@
 /**
  * Capability tokens (DESIGN §8) against real runtime processes started with `--trust-key`:
- * the test mints tokens with the Backend's own code (backend/capability.ts) and sends them
+ * the test mints tokens with the Backend's own code (backend/registry/capability.ts) and sends them
  * straight to the runtime — a valid one passes, and wrong audience, expiry, other path, other
  * method, a replayed jti, an unknown key, a tampered signature and a read token on a mutating
  * route each get 401; two trusted keys allow rotation. Then the whole worker flow (create,
@@ -9,13 +9,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { CapabilityMinter, loadOrCreateBackendKey } from "../backend/capability.ts";
+import { CapabilityMinter, loadOrCreateBackendKey } from "../backend/registry/capability.ts";
 import { BackendProcess } from "./support/backend_process.ts";
 import { EventSocket } from "./support/event_socket.ts";
 import { RuntimeProcess } from "./support/runtime_process.ts";
 import { waitUntil } from "./support/wait.ts";
 
-const MAIN = new URL("../backend/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 async function keyIn(dir: string) {
   return await loadOrCreateBackendKey(dir);

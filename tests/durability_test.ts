@@ -12,7 +12,7 @@ import { assertNoUnhandledRejection } from "./support/spawn.ts";
 import { waitUntil } from "./support/wait.ts";
 
 const MAIN = new URL("../runtime/main.ts", import.meta.url).pathname;
-const BACKEND_MAIN = new URL("../backend/main.ts", import.meta.url).pathname;
+const BACKEND_MAIN = new URL("../main.ts", import.meta.url).pathname;
 const IS_ROOT = Deno.uid() === 0;
 
 // deno-lint-ignore no-explicit-any

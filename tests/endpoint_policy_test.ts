@@ -3,7 +3,7 @@
  * metadata, link-local or unspecified address is refused at add, edit and candidate test with
  * 400 `endpoint_not_allowed`, and a connection already in the file with such an endpoint is
  * `unconfigured` and never contacted. (A host *name* resolving to such an address is covered
- * in backend/endpoint_policy_test.ts with an injected resolver: this machine's hosts file
+ * in backend/settings/endpoint_policy_test.ts with an injected resolver: this machine's hosts file
  * names no such address and tests must not edit it.)
  * @module
  */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { createBackend } from "../backend/app.ts";
+import { createBackend } from "../backend/mod.ts";
 
 const PORT = 8787;
 

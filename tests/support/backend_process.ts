@@ -6,7 +6,7 @@
 import { assertNoUnhandledRejection, spawnListening } from "./spawn.ts";
 import { WorkspaceClient } from "../../shared/client.ts";
 
-const MAIN = new URL("../../backend/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 export interface BackendProcessOptions {
   /** Config file text written to `<stateDir>/workspace-backend.local.toml`; omit for none. */

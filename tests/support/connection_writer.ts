@@ -14,7 +14,7 @@
  * that each entry it sees is complete and consistent.
  * @module
  */
-import { ConnectionStore } from "../../backend/connection_store.ts";
+import { ConnectionStore } from "../../backend/settings/connection_store.ts";
 
 /** The endpoint written for `id`. */
 export function endpointFor(id: string): string {

@@ -21,14 +21,12 @@ import workersNew from "./routes/workers/new.tsx";
 import workerConsole from "./routes/runtimes/worker_console.tsx";
 import { LoginPage } from "./routes/login.tsx";
 import {
-  type AdminSessions,
   clearedSessionCookie,
-  type LoginLimiter,
   readCookie,
   safeNext,
   SESSION_COOKIE,
   sessionCookie,
-} from "../../backend/admin_session.ts";
+} from "../../shared/session_cookie.ts";
 import { secretsEqual } from "../../shared/http.ts";
 import { ApiError, ERROR_CODES, type ErrorBody } from "../../shared/error_codes.ts";
 
@@ -44,11 +42,15 @@ export interface WebAppOptions {
   dev?: boolean;
 }
 
-/** What `/login` and `/logout` need. */
+/** What `/login` and `/logout` need: the Backend's session store and login limiter. */
 export interface LoginOptions {
   token: string;
-  sessions: AdminSessions;
-  limiter: LoginLimiter;
+  sessions: {
+    create(): Promise<string>;
+    touch(id: string | undefined): Promise<string | null>;
+    revoke(id: string | undefined): Promise<void>;
+  };
+  limiter: { blocked(addr: string): boolean; fail(addr: string): void };
 }
 
 /** Largest accepted login form body. */

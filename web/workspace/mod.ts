@@ -3,3 +3,4 @@
  * @module
  */
 export { createWebApp, PAGES, STYLESHEET, type WebApp, type WebAppOptions } from "./app.tsx";
+export { ISLAND_PREFIX } from "./kit/mod.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createBackend } from "../../../backend/app.ts";
+import { createWorkspace } from "../../../workspace.ts";
 import { gzipSize } from "../../../tests/support/browser.ts";
 
 const BUDGET = 20 * 1024;
@@ -23,7 +23,7 @@ async function withBackend(
 ) {
   const stateDir = await Deno.makeTempDir({ prefix: "yoi-kit-" });
   if (config) await Deno.writeTextFile(`${stateDir}/workspace-backend.local.toml`, config);
-  const backend = await createBackend({ stateDir, port: 8787, embeddedStore: "memory" });
+  const backend = await createWorkspace({ stateDir, port: 8787, embeddedStore: "memory" });
   try {
     await fn((path) =>
       Promise.resolve(

@@ -1,0 +1,200 @@
+/**
+ * The append-only audit log of DESIGN §8: one JSON line per mutating
+ * operation with time, operation, runtime id, worker id and outcome code —
+ * never bodies or secrets.
+ * @module
+ */
+import { dirname } from "node:path";
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../../shared/errors.ts";
+import { errorResponse } from "../../shared/http.ts";
+
+/** What a caller records; only these fields are ever written. */
+export interface AuditEntry {
+  /** e.g. `"worker.create"`. */
+  operation: string;
+  runtime_id?: string;
+  worker_id?: string;
+  /** `"ok"` or an error code. */
+  outcome: string;
+  /** Who acted: a label such as `loopback`, `admin-token` or `session:<hash prefix>`. */
+  principal?: string;
+}
+
+/** The exact shape of one written line. */
+export interface AuditLine {
+  at: string;
+  operation: string;
+  runtime_id: string | null;
+  worker_id: string | null;
+  outcome: string;
+  principal: string | null;
+}
+
+const enc = new TextEncoder();
+
+/**
+ * Appends audit lines to a file, creating parent directories on first use.
+ * Appends are serialized through a promise chain so concurrent callers never
+ * interleave partial lines.
+ */
+export class AuditLog {
+  readonly #path: string;
+  #file: Deno.FsFile | undefined;
+  #tail: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** Writes one line; resolves once it is written. Rejects after {@link close}. */
+  append(entry: AuditEntry): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("audit log is closed"));
+    // Pick fields explicitly so extra properties (bodies, tokens) never leak.
+    const line: AuditLine = {
+      at: new Date().toISOString(),
+      operation: String(entry.operation),
+      runtime_id: typeof entry.runtime_id === "string" ? entry.runtime_id : null,
+      worker_id: typeof entry.worker_id === "string" ? entry.worker_id : null,
+      outcome: String(entry.outcome),
+      principal: typeof entry.principal === "string" ? entry.principal : null,
+    };
+    const bytes = enc.encode(JSON.stringify(line) + "\n");
+    const run = this.#tail.then(() => this.#write(bytes));
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    if (!this.#file) {
+      await Deno.mkdir(dirname(this.#path), { recursive: true });
+      this.#file = await Deno.open(this.#path, {
+        append: true,
+        create: true,
+        mode: 0o600,
+      });
+    }
+    let off = 0;
+    while (off < bytes.length) off += await this.#file.write(bytes.subarray(off));
+  }
+
+  /** Waits for pending appends, then closes the file. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#tail;
+    this.#file?.close();
+    this.#file = undefined;
+  }
+}
+
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const WORKER_PATH = /^\/api\/runtimes\/([^/]+)(?:\/workers(?:\/([^/]+))?)?(?:\/([a-z]+))?$/;
+const SETTINGS_PATH = /^\/api\/settings\/runtime-connections(?:\/([^/]+))?(?:\/([a-z]+))?$/;
+
+/**
+ * Middleware that appends one audit line per mutating `/api` request, after it
+ * is answered: the operation, the ids from the path, and `ok` or the error code.
+ * It sits in one place so no route can forget it; bodies are never recorded.
+ */
+export function auditMutations(
+  audit: AuditLog,
+  principalOf: (req: Request) => string = () => "loopback",
+): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    if (!MUTATING.has(c.req.method)) return;
+    const path = new URL(c.req.url).pathname;
+    const entry = describeOperation(c.req.method, path);
+    let outcome = "ok";
+    let createdWorker: string | undefined;
+    let createdRuntime: string | undefined;
+    try {
+      const body = await c.res.clone().json();
+      if (!c.res.ok) outcome = String(body?.error?.code ?? c.res.status);
+      else if (typeof body?.worker?.worker_id === "string") createdWorker = body.worker.worker_id;
+      else if (typeof body?.connection?.id === "string") createdRuntime = body.connection.id;
+    } catch {
+      if (!c.res.ok) outcome = String(c.res.status);
+    }
+    await audit.append({
+      operation: entry.operation,
+      runtime_id: entry.runtime_id ?? safeId(createdRuntime),
+      worker_id: entry.worker_id ?? createdWorker,
+      outcome,
+      principal: principalOf(c.req.raw),
+    }).catch(() => {});
+  };
+}
+
+/** An id-shaped value as is, anything else as `(invalid)` (never raw request text). */
+function safeId(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  return /^[A-Za-z0-9_-]{1,64}$/.test(s) ? s : "(invalid)";
+}
+
+/** Config mutations: not made unless their audit line is written first (DESIGN §8). */
+const CONFIG_MUTATIONS = new Set(["connection.add", "connection.edit", "connection.delete"]);
+
+/**
+ * Fails config mutations closed: before an add, edit or delete of a connection runs, a
+ * `started` line (operation, runtime id, principal) must be written; if it cannot be, the
+ * request is refused with 503 `audit_unavailable` and nothing changes. Register after the
+ * auth and CSRF guards so refused requests do not count as started.
+ */
+export function auditConfigIntent(
+  audit: AuditLog,
+  principalOf: (req: Request) => string,
+): MiddlewareHandler {
+  return async (c, next) => {
+    if (!MUTATING.has(c.req.method)) return await next();
+    const entry = describeOperation(c.req.method, new URL(c.req.url).pathname);
+    if (!CONFIG_MUTATIONS.has(entry.operation)) return await next();
+    if (entry.runtime_id === undefined) {
+      // An add names its runtime in the body (read from a clone; the route parses the original).
+      const body = await c.req.raw.clone().json().catch(() => null);
+      entry.runtime_id = safeId(typeof body?.id === "string" ? body.id : undefined) ?? "(none)";
+    }
+    try {
+      await audit.append({ ...entry, outcome: "started", principal: principalOf(c.req.raw) });
+    } catch {
+      return errorResponse(
+        new ApiError(
+          "audit_unavailable",
+          "The audit log cannot be written, so the configuration was not changed.",
+        ),
+      );
+    }
+    await next();
+  };
+}
+
+/** Names an operation from its method and path, keeping only id-shaped path parts. */
+export function describeOperation(method: string, path: string): AuditEntry {
+  const safe = safeId;
+  let m = WORKER_PATH.exec(path);
+  if (m) {
+    const [, rid, wid, action] = m;
+    // PATCH of a worker is a rename; DELETE removes it; actions name themselves.
+    const op = !wid
+      ? "worker.create"
+      : `worker.${action ?? (method === "PATCH" ? "rename" : method.toLowerCase())}`;
+    return { operation: op, runtime_id: safe(rid), worker_id: safe(wid), outcome: "" };
+  }
+  m = SETTINGS_PATH.exec(path);
+  if (m) {
+    const [, id, action] = m;
+    if (!action && id === "test" && method === "POST") {
+      return { operation: "connection.test_candidate", outcome: "" };
+    }
+    const op = action
+      ? `connection.${action}`
+      : !id
+      ? "connection.add"
+      : method === "PATCH"
+      ? "connection.edit"
+      : "connection.delete";
+    return { operation: op, runtime_id: safe(id), outcome: "" };
+  }
+  return { operation: `${method} (unrouted)`, outcome: "" };
+}

@@ -1,0 +1,14 @@
+/**
+ * Every runtime the Backend routes to: the registry, the embedded and remote handles, the
+ * remote client, the event follower, the probe and the capability tokens it mints. Imports
+ * `settings/` and `shared/`, never `http/`.
+ * @module
+ */
+export { type BackendKey, CapabilityMinter, loadOrCreateBackendKey } from "./capability.ts";
+export { EmbeddedRuntimeHandle } from "./embedded_handle.ts";
+export { probeRemote } from "./probe.ts";
+export { RuntimeRegistry } from "./registry.ts";
+export { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
+export { DEFAULT_HEALTH_INTERVAL_MS } from "./health.ts";
+export { RemoteRuntimeHandle } from "./remote_handle.ts";
+export { type RuntimeHandle, type StreamFrame, type WorkerList } from "./runtime_handle.ts";

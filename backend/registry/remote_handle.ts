@@ -1,0 +1,492 @@
+/**
+ * A remote Runtime process as a registry entry (DESIGN §10): a live state
+ * (`connecting`, `ready`, `unreachable`, `auth_failed`, `incompatible`,
+ * `unconfigured`) kept true by periodic health checks and by every answer,
+ * and a client that can be swapped (edit) or retired (delete) while calls and
+ * streams are in flight. Nothing is routed to it unless it is `ready`.
+ * Its endpoint and token stay inside this object.
+ * @module
+ */
+import {
+  type Ack,
+  ApiError,
+  type ControlFrame,
+  type CreateWorkerRequest,
+  type Diagnostic,
+  diagnostic,
+  type RestoreResult,
+  type RuntimeEntry,
+  type RuntimeHealth,
+  type RuntimeState,
+  type RuntimeSummary,
+  type TranscriptPage,
+  type WorkerDetail,
+  type WorkerStatus,
+  type WorkerSummary,
+} from "../../shared/mod.ts";
+import {
+  type RemoteConfig,
+  RemoteEndpoint,
+  resolveTokenRef,
+  type TokenRefPolicy,
+} from "../settings/mod.ts";
+import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
+import { compatibilityProblems, HealthRecord, HealthSchedule, stateOf } from "./health.ts";
+import { followEvents, type UpstreamLease } from "./remote_events.ts";
+import type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
+import type { CapabilityMinter } from "./capability.ts";
+
+export interface RemoteHandleOptions {
+  /** Per-request timeout for the remote client, ms. */
+  timeoutMs?: number;
+  /** Environment lookup for `token_ref = "env:NAME"` (default: the process environment). */
+  env?: (name: string) => string | undefined;
+  /** Which token_refs may resolve (DESIGN §8); a refused one leaves the runtime `unconfigured`. */
+  tokenPolicy?: TokenRefPolicy;
+  /** Capability tokens for a connection without token_ref (DESIGN §8). */
+  capabilities?: CapabilityMinter;
+  /** Backoff schedule for event stream reconnects, ms. */
+  backoffMs?: number[];
+  /** Told whenever the state, health or config of this runtime changes. */
+  onChange?: () => void;
+}
+
+/** A check that ended this recently answers an inline re-check (no storm of checks). */
+const RECHECK_FRESH_MS = 250;
+/** Last-known workers kept for `stale` listing of an unreachable runtime. */
+const LAST_KNOWN_MAX = 10_000;
+
+/** The client of one configuration; retired (streams move on) when the config changes. */
+interface Connection {
+  cfg: RemoteConfig;
+  client: RemoteRuntimeClient | null;
+  setupError: ApiError | null;
+  retired: AbortController;
+}
+
+export class RemoteRuntimeHandle implements RuntimeHandle {
+  readonly runtimeId: string;
+  readonly kind = "remote" as const;
+  readonly #opts: RemoteHandleOptions;
+  #conn: Connection;
+  #state: RuntimeState = "connecting";
+  /** Why the runtime is not ready (the error a refused call answers with). */
+  #reason: ApiError | null = null;
+  #summary: RuntimeSummary | null = null;
+  readonly #health = new HealthRecord();
+  /** Was `ready` at least once with the current configuration. */
+  #verified = false;
+  #lastKnown: WorkerSummary[] | null = null;
+  #inflight: Promise<void> | null = null;
+  #lastCheckEnded = 0;
+  readonly #schedule = new HealthSchedule(() => this.check(), () => this.#health.failures);
+  #removed = false;
+  /** Removed because the Backend is stopping, not because the connection was deleted. */
+  #shuttingDown = false;
+
+  constructor(cfg: RemoteConfig, opts: RemoteHandleOptions = {}) {
+    this.runtimeId = cfg.id;
+    this.#opts = opts;
+    this.#conn = this.#connect(cfg);
+    if (!this.#conn.client) this.#setState("unconfigured", this.#conn.setupError);
+  }
+
+  get displayName(): string {
+    return this.#conn.cfg.display_name ?? this.runtimeId;
+  }
+
+  /** The configuration the live client was built from (endpoint as typed). */
+  get config(): RemoteConfig {
+    return this.#conn.cfg;
+  }
+
+  get state(): RuntimeState {
+    return this.#state;
+  }
+
+  /** Live health, as shown in runtime entries and settings rows. */
+  health(): RuntimeHealth {
+    return {
+      state: this.#state,
+      last_checked_at: this.#health.lastCheckedAt,
+      last_ok_at: this.#health.lastOkAt,
+      latency_ms: this.#health.latencyMs,
+      worker_count: this.#state === "ready" ? this.#summary?.worker_count ?? null : null,
+      health_history: [...this.#health.history],
+    };
+  }
+
+  /** Diagnostics of the current state (none when ready). */
+  stateDiagnostics(): Diagnostic[] {
+    if (this.#state === "ready" || this.#state === "connecting" || !this.#reason) return [];
+    return [{
+      ...diagnostic(this.#reason.code, this.#reason.message),
+      runtime_id: this.runtimeId,
+    }];
+  }
+
+  // ---- health ----
+
+  /**
+   * One health check (`GET /v1/runtime`); concurrent callers share the check in flight, so
+   * there is never more than one per runtime.
+   */
+  check(): Promise<void> {
+    if (this.#removed) return Promise.resolve();
+    this.#inflight ??= this.#runCheck().finally(() => {
+      this.#inflight = null;
+      this.#lastCheckEnded = performance.now();
+    });
+    return this.#inflight;
+  }
+
+  /**
+   * Starts periodic checks every `intervalMs` (±20 % jitter), the first one at once; 0 turns
+   * them off. After 5 failures in a row the interval doubles per failure up to 60 s.
+   */
+  startHealth(intervalMs: number): void {
+    this.#schedule.start(intervalMs);
+  }
+
+  async #runCheck(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn.client) {
+      this.#record(conn, "unconfigured", conn.setupError, null);
+      return;
+    }
+    const t0 = performance.now();
+    let summary: RuntimeSummary;
+    try {
+      summary = await conn.client.runtime();
+    } catch (e) {
+      if (conn !== this.#conn) return; // replaced meanwhile: its result means nothing
+      const err = e instanceof ApiError
+        ? e
+        : new ApiError("remote_runtime_unavailable", `Runtime ${this.runtimeId} failed a check.`);
+      const answered = !(err instanceof RemoteTransportError);
+      this.#record(conn, stateOf(err), err, answered ? performance.now() - t0 : null);
+      return;
+    }
+    if (conn !== this.#conn) return;
+    const latency = performance.now() - t0;
+    const problems = compatibilityProblems(this.runtimeId, summary);
+    if (problems.length) {
+      this.#record(
+        conn,
+        "incompatible",
+        new ApiError(problems[0].code, problems[0].message),
+        latency,
+      );
+      return;
+    }
+    this.#summary = summary;
+    this.#record(conn, "ready", null, latency);
+  }
+
+  /** Stores one check's outcome in the state, the timestamps and the history. */
+  #record(conn: Connection, state: RuntimeState, reason: ApiError | null, latency: number | null) {
+    if (conn !== this.#conn) return;
+    if (state === "ready") this.#verified = true;
+    const changed = this.#setState(state, reason);
+    this.#health.record(state, reason?.code ?? null, latency, changed);
+    this.#opts.onChange?.();
+  }
+
+  /** Returns whether the state changed. */
+  #setState(state: RuntimeState, reason: ApiError | null): boolean {
+    const changed = state !== this.#state;
+    this.#state = state;
+    this.#reason = reason;
+    if (changed && state !== "ready") {
+      this.#summary = state === "unreachable" ? this.#summary : null;
+    }
+    return changed;
+  }
+
+  /** Something this runtime sent proves it is another runtime: incompatible at once. */
+  #onIdentityMismatch(conn: Connection, observed: string | null) {
+    if (conn !== this.#conn) return;
+    const err = observed === null
+      ? new ApiError(
+        "runtime_protocol_unsupported",
+        `The endpoint configured for runtime ${this.runtimeId} stopped identifying itself as a ` +
+          `yoi runtime.`,
+      )
+      : new ApiError(
+        "runtime_id_mismatch",
+        `The endpoint configured for runtime ${this.runtimeId} now answers as runtime ` +
+          `${observed}; it points at another runtime.`,
+      );
+    this.#record(conn, "incompatible", err, null);
+  }
+
+  /** A call could not reach the runtime at all: it is unreachable now, not at the next tick. */
+  #onTransportFailure(conn: Connection, e: unknown) {
+    if (e instanceof RemoteTransportError && this.#state === "ready") {
+      this.#record(conn, "unreachable", e, null);
+    }
+  }
+
+  /**
+   * The client when the runtime is `ready`; otherwise one inline re-check (shared with a
+   * check in flight, or answered by one that just ended), then the state's typed refusal.
+   */
+  async #ready(): Promise<{ conn: Connection; client: RemoteRuntimeClient }> {
+    if (this.#removed) {
+      throw new ApiError("runtime_not_found", `Runtime ${this.runtimeId} is not registered.`);
+    }
+    if (this.#state !== "ready") {
+      if (this.#inflight || performance.now() - this.#lastCheckEnded > RECHECK_FRESH_MS) {
+        await this.check();
+      }
+      if (this.#removed) {
+        throw new ApiError("runtime_not_found", `Runtime ${this.runtimeId} is not registered.`);
+      }
+    }
+    const conn = this.#conn;
+    if (this.#state !== "ready" || !conn.client) throw this.#refusal();
+    return { conn, client: conn.client };
+  }
+
+  #refusal(): ApiError {
+    if (this.#reason) return this.#reason;
+    return new ApiError(
+      "remote_runtime_unavailable",
+      `Runtime ${this.runtimeId} is ${
+        this.#state === "connecting" ? "still connecting" : "not ready"
+      }.`,
+    );
+  }
+
+  /** Runs a call on the ready client and learns from a transport failure. */
+  async #call<T>(fn: (c: RemoteRuntimeClient) => Promise<T>): Promise<T> {
+    const { conn, client } = await this.#ready();
+    try {
+      return await fn(client);
+    } catch (e) {
+      this.#onTransportFailure(conn, e);
+      throw e;
+    }
+  }
+
+  // ---- RuntimeHandle ----
+
+  /** The live projection; no network (health checks keep it current). */
+  describe(): Promise<RuntimeEntry> {
+    const ready = this.#state === "ready";
+    const s = this.#summary;
+    return Promise.resolve({
+      ...this.health(),
+      runtime_id: this.runtimeId,
+      kind: this.kind,
+      display_name: this.displayName,
+      status: ready && s ? s.status : this.#state === "ready" ? "connecting" : this.#state,
+      protocol: ready && s ? s.protocol : null,
+      capabilities: ready && s ? s.capabilities : null,
+      profiles: ready && s ? s.profiles : [],
+      worker_count: ready && s ? s.worker_count : null,
+      // As of the last health check, like worker_count (describe() does no network).
+      worker_counts: ready && s ? s.worker_counts ?? null : null,
+      can_create_worker: ready && !!s && s.status === "running" && s.capabilities.create_worker,
+      os: s?.os ?? null,
+      arch: s?.arch ?? null,
+      diagnostics: this.stateDiagnostics(),
+    });
+  }
+
+  /**
+   * Workers of a ready runtime. A runtime that was verified and is now unreachable lists its
+   * last-known workers with `stale: true`; any other state lists none (the caller adds the
+   * state as a diagnostic).
+   */
+  async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
+    try {
+      const r = await this.#call((c) => c.listWorkers(signal, status));
+      const workers = r.workers.map((w) => ({ ...w, runtime_id: this.runtimeId }));
+      if (!status) this.#lastKnown = workers.slice(0, LAST_KNOWN_MAX);
+      return {
+        workers,
+        diagnostics: r.diagnostics.map((d) => ({
+          ...d,
+          runtime_id: this.runtimeId,
+          message: `Runtime ${this.runtimeId}: ${d.message}`,
+        })),
+      };
+    } catch (e) {
+      if (this.#state === "unreachable" && this.#verified && this.#lastKnown) {
+        const why = this.stateDiagnostics();
+        return {
+          workers: this.#lastKnown.filter((w) => !status || w.status === status)
+            .map((w) => ({ ...w, stale: true })),
+          diagnostics: [
+            ...why,
+            {
+              ...diagnostic(
+                "remote_runtime_unavailable",
+                `Runtime ${this.runtimeId} is unreachable; its workers are shown as last seen.`,
+                "warning",
+              ),
+              runtime_id: this.runtimeId,
+            },
+          ],
+        };
+      }
+      throw e;
+    }
+  }
+
+  async getWorker(workerId: string): Promise<WorkerDetail> {
+    return this.#own(await this.#call((c) => c.getWorker(workerId)));
+  }
+
+  async createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
+    return this.#own(await this.#call((c) => c.createWorker(req)));
+  }
+
+  input(workerId: string, text: string): Promise<Ack> {
+    return this.#call((c) => c.input(workerId, text));
+  }
+
+  cancel(workerId: string): Promise<Ack> {
+    return this.#call((c) => c.cancel(workerId));
+  }
+
+  stop(workerId: string): Promise<Ack> {
+    return this.#call((c) => c.stop(workerId));
+  }
+
+  restore(workerId: string, dryRun: boolean): Promise<RestoreResult> {
+    return this.#call((c) => c.restore(workerId, dryRun));
+  }
+
+  pause(workerId: string): Promise<Ack> {
+    return this.#call((c) => c.pause(workerId));
+  }
+
+  resume(workerId: string): Promise<Ack> {
+    return this.#call((c) => c.resume(workerId));
+  }
+
+  async rename(workerId: string, displayName: string): Promise<WorkerDetail> {
+    return this.#own(await this.#call((c) => c.rename(workerId, displayName)));
+  }
+
+  deleteWorker(workerId: string): Promise<{ worker_id: string }> {
+    return this.#call((c) => c.deleteWorker(workerId));
+  }
+
+  transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage> {
+    return this.#call((c) => c.transcript(workerId, after, limit));
+  }
+
+  /**
+   * The worker's events through whichever client is current: an edit hands the stream over
+   * to the new endpoint from the last forwarded seq, a delete ends it with `runtime_removed`,
+   * and each reconnect re-checks the runtime inline instead of waiting for a health tick.
+   * The caller looks the worker up first (the events route does, before it upgrades).
+   */
+  // deno-lint-ignore require-await
+  async events(
+    workerId: string,
+    after: number,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<StreamFrame>> {
+    const ended = (): ControlFrame => ({
+      type: "stream.ended",
+      reason: this.#shuttingDown ? "shutdown" : "runtime_removed",
+    });
+    const source = {
+      runtimeId: this.runtimeId,
+      acquire: async (): Promise<UpstreamLease | ControlFrame | null> => {
+        if (this.#removed) return ended();
+        try {
+          const { conn, client } = await this.#ready();
+          return { client, retired: conn.retired.signal };
+        } catch {
+          return this.#removed ? ended() : null;
+        }
+      },
+    };
+    return followEvents(source, workerId, after, { signal, backoffMs: this.#opts.backoffMs });
+  }
+
+  /**
+   * Applies an edited configuration: a new client replaces the old one at once (in-flight
+   * calls finish on the old one), open streams reconnect through the new one, and the
+   * runtime is `connecting` until its first check.
+   */
+  reconfigure(cfg: RemoteConfig): void {
+    const old = this.#conn;
+    this.#conn = this.#connect(cfg);
+    old.retired.abort();
+    this.#verified = false;
+    this.#lastKnown = null;
+    this.#summary = null;
+    this.#health.failures = 0;
+    if (this.#conn.client) this.#setState("connecting", null);
+    else this.#setState("unconfigured", this.#conn.setupError);
+    this.#opts.onChange?.();
+    if (this.#schedule.intervalMs > 0) this.#schedule.start(this.#schedule.intervalMs);
+    else this.check().catch(() => {});
+  }
+
+  /** Takes the runtime out of service: calls get `runtime_not_found`, streams end. */
+  remove(): void {
+    this.#removed = true;
+    this.#schedule.stop();
+    this.#conn.retired.abort();
+  }
+
+  /** The Backend is stopping: streams end with `shutdown`. */
+  close(): Promise<void> {
+    this.#shuttingDown = true;
+    this.remove();
+    return Promise.resolve();
+  }
+
+  #connect(cfg: RemoteConfig): Connection {
+    const conn: Connection = {
+      cfg,
+      client: null,
+      setupError: null,
+      retired: new AbortController(),
+    };
+    try {
+      const token = cfg.token_ref
+        ? resolveTokenRef(cfg.token_ref, {
+          ...this.#opts.tokenPolicy,
+          env: this.#opts.env ?? this.#opts.tokenPolicy?.env,
+        })
+        : undefined;
+      conn.client = new RemoteRuntimeClient({
+        runtimeId: cfg.id,
+        endpoint: new RemoteEndpoint(cfg.endpoint),
+        token,
+        capabilities: this.#opts.capabilities,
+        timeoutMs: this.#opts.timeoutMs,
+        onIdentityMismatch: (observed) => this.#onIdentityMismatch(conn, observed),
+      });
+    } catch (e) {
+      conn.setupError = e instanceof ApiError
+        ? new ApiError(e.code, `Runtime ${cfg.id}: ${e.message}`)
+        : new ApiError("remote_runtime_unavailable", `Runtime ${cfg.id} is misconfigured.`);
+    }
+    return conn;
+  }
+
+  #own(w: WorkerDetail): WorkerDetail {
+    return { ...w, runtime_id: this.runtimeId };
+  }
+
+  toString(): string {
+    return `RemoteRuntimeHandle(${this.runtimeId})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}

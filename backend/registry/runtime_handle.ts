@@ -1,0 +1,58 @@
+/**
+ * One interface for every runtime the Backend routes to, whether it is the
+ * embedded library or a remote process. Errors are thrown as typed ApiErrors.
+ * @module
+ */
+import type {
+  Ack,
+  ControlFrame,
+  CreateWorkerRequest,
+  Diagnostic,
+  RestoreResult,
+  RuntimeEntry,
+  RuntimeKind,
+  TranscriptPage,
+  WorkerDetail,
+  WorkerEvent,
+  WorkerStatus,
+  WorkerSummary,
+} from "../../shared/mod.ts";
+
+/** A frame of a browser-facing event stream: a worker event or a `stream.*` control frame. */
+export type StreamFrame = WorkerEvent | ControlFrame;
+
+export interface WorkerList {
+  workers: WorkerSummary[];
+  diagnostics: Diagnostic[];
+}
+
+export interface RuntimeHandle {
+  readonly runtimeId: string;
+  readonly kind: RuntimeKind;
+  readonly displayName: string;
+  /** Live registry projection of this runtime; never throws (problems become diagnostics). */
+  describe(signal?: AbortSignal): Promise<RuntimeEntry>;
+  /** The runtime's workers, or only those with `status` (filtered by the runtime). */
+  listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList>;
+  getWorker(workerId: string): Promise<WorkerDetail>;
+  createWorker(req: CreateWorkerRequest): Promise<WorkerDetail>;
+  input(workerId: string, text: string): Promise<Ack>;
+  cancel(workerId: string): Promise<Ack>;
+  stop(workerId: string): Promise<Ack>;
+  /** Reopens a stopped worker; `dryRun` only checks whether it can (issue 17). */
+  restore(workerId: string, dryRun: boolean): Promise<RestoreResult>;
+  pause(workerId: string): Promise<Ack>;
+  resume(workerId: string): Promise<Ack>;
+  rename(workerId: string, displayName: string): Promise<WorkerDetail>;
+  /** Removes a stopped worker and its log. */
+  deleteWorker(workerId: string): Promise<{ worker_id: string }>;
+  transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage>;
+  /**
+   * Events with `seq > after`, then live, until `signal` aborts. Remote handles
+   * reconnect on their own and report it with `stream.reconnecting` / `stream.resumed`.
+   * Callers look the worker up with {@link RuntimeHandle.getWorker} first, so an unknown
+   * worker is an HTTP error before any socket is upgraded.
+   */
+  events(workerId: string, after: number, signal: AbortSignal): Promise<AsyncIterable<StreamFrame>>;
+  close(): Promise<void>;
+}

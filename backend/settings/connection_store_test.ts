@@ -1,0 +1,514 @@
+/**
+ * ConnectionStore on real files (DESIGN §6, §7): parallel writers in this
+ * process and in a second Deno process, crash safety under SIGKILL, refusal
+ * to touch a file that does not parse or whose layout cannot be edited, and
+ * every typed diagnostic of validateNewConnection.
+ * @module
+ */
+import { decodeText } from "../../shared/deno_ws.ts";
+import assert from "node:assert/strict";
+import { parse } from "smol-toml";
+import { ApiError } from "../../shared/mod.ts";
+import {
+  ConnectionStore,
+  validateCandidate,
+  validateConnectionEdit,
+  validateNewConnection,
+} from "./connection_store.ts";
+import type { TokenRefPolicy } from "./token_ref.ts";
+import { endpointFor } from "../../tests/support/connection_writer.ts";
+
+const WRITER = new URL("../../tests/support/connection_writer.ts", import.meta.url).pathname;
+const REPO = new URL("..", import.meta.url).pathname;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Parses a file with python3's tomllib: an independent TOML implementation. */
+async function pythonToml(path: string): Promise<unknown> {
+  const out = await new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import tomllib,sys,json; print(json.dumps(tomllib.load(open(sys.argv[1],'rb')), default=str))",
+      path,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, `tomllib rejected the file:\n${new TextDecoder().decode(out.stderr)}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+function plain(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v));
+}
+
+/** A child process running tests/support/connection_writer.ts, with its output collected. */
+class Writer {
+  readonly child: Deno.ChildProcess;
+  #out = "";
+  #pumps: Promise<void>[];
+  #stdin: WritableStreamDefaultWriter<Uint8Array> | null = null;
+
+  constructor(args: string[], stdin = false) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", WRITER, ...args],
+      cwd: REPO,
+      stdin: stdin ? "piped" : "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    if (stdin) this.#stdin = this.child.stdin.getWriter();
+    const pump = async (s: ReadableStream<Uint8Array>) => {
+      for await (const t of decodeText(s)) this.#out += t;
+    };
+    this.#pumps = [pump(this.child.stdout), pump(this.child.stderr)];
+  }
+
+  get output(): string {
+    return this.#out;
+  }
+
+  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!re.test(this.#out)) {
+      if (Date.now() > end) throw new Error(`writer never printed ${re}:\n${this.#out}`);
+      await sleep(2);
+    }
+  }
+
+  async send(line: string): Promise<void> {
+    await this.#stdin!.write(new TextEncoder().encode(line));
+  }
+
+  async finish(signal?: Deno.Signal): Promise<Deno.CommandStatus> {
+    if (signal) {
+      try {
+        this.child.kill(signal);
+      } catch { /* already gone */ }
+    }
+    if (this.#stdin) await this.#stdin.close().catch(() => {});
+    const status = await this.child.status;
+    await Promise.all(this.#pumps);
+    return status;
+  }
+}
+
+async function tempDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "yoi-connstore-" });
+}
+
+interface Entry {
+  id: string;
+  endpoint: string;
+}
+
+/** Parses `path` with both parsers and returns the remote entries, checking each is complete. */
+async function entriesOf(path: string): Promise<Entry[]> {
+  const text = await Deno.readTextFile(path);
+  const doc = parse(text) as { runtimes?: { remote?: Record<string, unknown>[] } };
+  assert.deepEqual(await pythonToml(path), plain(doc), "tomllib and smol-toml agree");
+  const list = doc.runtimes?.remote ?? [];
+  for (const r of list) {
+    assert.equal(typeof r.id, "string", `entry without id: ${JSON.stringify(r)}`);
+    assert.equal(typeof r.endpoint, "string", `entry without endpoint: ${JSON.stringify(r)}`);
+  }
+  return list as unknown as Entry[];
+}
+
+const BASE = `# base config: kept byte for byte by every writer
+[server]
+listen = "127.0.0.1:8787" # port
+
+[[runtimes.remote]]
+id = "base"
+endpoint = "http://127.0.0.1:8790/base"
+region = "eu"   # unknown key, kept
+`;
+
+Deno.test("concurrency: 50 in-process adds (one store and several stores) + 20 from a second process", async () => {
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/workspace-backend.local.toml`;
+    await Deno.writeTextFile(path, BASE);
+    const childIds = Array.from({ length: 20 }, (_, i) => `proc-${i}`);
+    const sharedIds = Array.from({ length: 25 }, (_, i) => `shared-${i}`);
+    const manyIds = Array.from({ length: 25 }, (_, i) => `many-${i}`);
+
+    // The child waits for "go" on stdin, so its writes overlap ours.
+    const child = new Writer(["add-on-go", path, ...childIds], true);
+    await child.waitFor(/ready/);
+    const shared = new ConnectionStore(path);
+    const stores = Array.from({ length: 5 }, () => new ConnectionStore(path));
+    await child.send("go\n");
+    await Promise.all([
+      ...sharedIds.map((id) => shared.add({ id, endpoint: endpointFor(id) })),
+      ...manyIds.map((id, i) => stores[i % 5].add({ id, endpoint: endpointFor(id) })),
+    ]);
+    const status = await child.finish();
+    assert.equal(status.code, 0, child.output);
+    assert.match(child.output, /done 20/);
+
+    const entries = await entriesOf(path);
+    const ids = entries.map((e) => e.id);
+    const firstChild = ids.findIndex((id) => id.startsWith("proc-"));
+    const lastChild = ids.findLastIndex((id) => id.startsWith("proc-"));
+    const interleaved = ids.slice(firstChild, lastChild).filter((id) => !id.startsWith("proc-"));
+    console.log(
+      `  ${interleaved.length} in-process adds landed between the child's first and last`,
+    );
+    assert.equal(ids.length, 71, "base + 70 adds, none lost, none doubled");
+    assert.deepEqual(
+      [...ids].sort(),
+      ["base", ...childIds, ...sharedIds, ...manyIds].sort(),
+    );
+    for (const e of entries) assert.equal(e.endpoint, endpointFor(e.id));
+    assert.ok((await Deno.readTextFile(path)).startsWith(BASE), "existing text kept byte for byte");
+    const leftovers = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
+      n.includes(".tmp-")
+    );
+    assert.deepEqual(leftovers, [], "no temp files left behind after clean writes");
+
+    // A duplicate added from two stores at once: exactly one wins.
+    const results = await Promise.allSettled([
+      shared.add({ id: "dup", endpoint: endpointFor("dup") }),
+      stores[0].add({ id: "dup", endpoint: endpointFor("dup") }),
+    ]);
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    assert.ok(rejected.reason instanceof ApiError);
+    assert.equal(rejected.reason.code, "duplicate_runtime_id");
+    assert.equal((await entriesOf(path)).filter((e) => e.id === "dup").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("crash safety: a writer SIGKILLed at random points 100 times never leaves a broken config", async () => {
+  const t0 = performance.now();
+  const LANES = 4;
+  const KILLS_PER_LANE = 25;
+  const dir = await tempDir();
+  try {
+    let progressed = 0;
+    await Promise.all(Array.from({ length: LANES }, async (_, lane) => {
+      const path = `${dir}/lane-${lane}.toml`;
+      await Deno.writeTextFile(path, BASE);
+      let start = 0;
+      let lastMax = -1;
+      for (let k = 0; k < KILLS_PER_LANE; k++) {
+        const w = new Writer(["loop", path, String(start)]);
+        await w.waitFor(/ready/);
+        await sleep(Math.random() * 60);
+        await w.finish("SIGKILL");
+
+        // The config parses (both parsers), every entry is complete and consistent.
+        const entries = await entriesOf(path);
+        assert.equal(entries[0].id, "base");
+        for (const e of entries) assert.equal(e.endpoint, endpointFor(e.id));
+        const ws = entries.filter((e) => /^w\d+$/.test(e.id)).map((e) => Number(e.id.slice(1)));
+        // A state of the writer's sequence: {}, {w_i} or {w_(i-1), w_i}, never going back.
+        assert.ok(ws.length <= 2, `unexpected set ${ws}`);
+        if (ws.length === 2) assert.equal(ws[1], ws[0] + 1, `not consecutive: ${ws}`);
+        if (ws.length) {
+          const max = ws[ws.length - 1];
+          assert.ok(max >= lastMax, `went back from w${lastMax} to w${max}`);
+          if (max > lastMax) progressed++;
+          lastMax = max;
+          start = max + 1;
+        } else {
+          assert.equal(lastMax, -1, "the w entries never all disappear once one was written");
+        }
+        // Removing the writer's entries gives back the base text byte for byte.
+        const text = await Deno.readTextFile(path);
+        assert.ok(text.startsWith(BASE.trimEnd()), "base text kept");
+        const store = new ConnectionStore(path);
+        for (const n of ws) await store.remove(`w${n}`);
+        assert.equal(await Deno.readTextFile(path), BASE);
+        if (ws.length) await store.add({ id: `w${lastMax}`, endpoint: endpointFor(`w${lastMax}`) });
+      }
+    }));
+    // Temp files may be left by a kill between create and rename; none is the config.
+    let tmpLeft = 0;
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.name.includes(".tmp-")) tmpLeft++;
+      assert.ok(
+        /^lane-\d\.toml(\.lock|\.tmp-[0-9a-f-]+)?$/.test(e.name),
+        `unexpected file ${e.name}`,
+      );
+    }
+    assert.ok(progressed >= LANES, `the writers made progress (${progressed} kills after a write)`);
+    const ms = performance.now() - t0;
+    console.log(
+      `  ${LANES * KILLS_PER_LANE} kills, ${progressed} after progress, ` +
+        `${tmpLeft} temp files left by kills, ${ms.toFixed(0)} ms`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an unparsable file is never overwritten: add/remove refuse with line and column", async () => {
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/workspace-backend.local.toml`;
+    const broken = new TextEncoder().encode(
+      `# broken by hand\n[server]\nlisten = "127.0.0.1:8787"\n\n[[runtimes.remote]]\nid = "a"\nendpoint = \n`,
+    );
+    await Deno.writeFile(path, broken);
+    const store = new ConnectionStore(path);
+
+    const snap = await store.snapshot();
+    assert.equal(snap.ok, false);
+    assert.deepEqual(snap.remotes, []);
+    assert.equal(snap.diagnostics[0].code, "config_unparsable");
+    assert.ok(typeof snap.diagnostics[0].line === "number", JSON.stringify(snap.diagnostics));
+    assert.ok(typeof snap.diagnostics[0].column === "number");
+
+    const isUnparsable = (e: unknown) => {
+      assert.ok(e instanceof ApiError);
+      assert.equal(e.code, "config_unparsable");
+      assert.match(e.message, /line 7, column \d+/);
+      assert.ok(!e.message.includes(dir), "no path in the message");
+      return true;
+    };
+    await assert.rejects(store.add({ id: "b", endpoint: "http://127.0.0.1:1" }), isUnparsable);
+    await assert.rejects(store.remove("a"), isUnparsable);
+    assert.deepEqual(await Deno.readFile(path), broken, "file bytes unchanged");
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["workspace-backend.local.toml", "workspace-backend.local.toml.lock"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a non-table `runtimes` is refused with a typed error and left unchanged", async () => {
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/c.toml`;
+    const text = `runtimes = "nope"\n`;
+    await Deno.writeTextFile(path, text);
+    await assert.rejects(
+      new ConnectionStore(path).add({ id: "b", endpoint: "http://127.0.0.1:1" }),
+      (e) => e instanceof ApiError && e.code === "config_unparsable",
+    );
+    assert.equal(await Deno.readTextFile(path), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (
+  const [name, text] of [
+    [
+      "runtimes.remote = [...] under [runtimes]",
+      `# inline layout\n[runtimes]\nremote = [\n  { id = "a", endpoint = "http://127.0.0.1:1" },\n]\n`,
+    ],
+    [
+      "a dotted runtimes.remote = [...] key",
+      `runtimes.remote = [{ id = "a", endpoint = "http://127.0.0.1:1" }] # inline\n`,
+    ],
+    [
+      "an inline runtimes = { remote = [...] } table",
+      `runtimes = { remote = [{ id = "a", endpoint = "http://127.0.0.1:1" }] }\n`,
+    ],
+  ] as const
+) {
+  Deno.test(`inline array layout (${name}): add and remove refuse, file unchanged`, async () => {
+    const dir = await tempDir();
+    try {
+      const path = `${dir}/c.toml`;
+      const bytes = new TextEncoder().encode(text);
+      await Deno.writeFile(path, bytes);
+      const store = new ConnectionStore(path);
+      const snap = await store.snapshot();
+      assert.ok(snap.ok);
+      assert.deepEqual(snap.remotes.map((r) => r.id), ["a"], "the inline entry is read");
+      const layout = (e: unknown) => {
+        assert.ok(e instanceof ApiError);
+        assert.equal(e.code, "config_unparsable");
+        assert.match(e.message, /could not be edited safely/);
+        return true;
+      };
+      await assert.rejects(store.add({ id: "b", endpoint: "http://127.0.0.1:2" }), layout);
+      // The entry exists, so "not found" would be wrong: the layout is what cannot be edited.
+      await assert.rejects(store.remove("a"), layout);
+      // A duplicate is still reported as a duplicate, before any layout question.
+      await assert.rejects(
+        store.add({ id: "a", endpoint: "http://127.0.0.1:2" }),
+        (e) => e instanceof ApiError && e.code === "duplicate_runtime_id",
+      );
+      assert.deepEqual(await Deno.readFile(path), bytes);
+      assert.deepEqual([...Deno.readDirSync(dir)].filter((e) => e.name.includes(".tmp-")), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("remove of an unknown id is runtime_not_found and leaves the file unchanged", async () => {
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/c.toml`;
+    await Deno.writeTextFile(path, BASE);
+    await assert.rejects(
+      new ConnectionStore(path).remove("nope"),
+      (e) => e instanceof ApiError && e.code === "runtime_not_found",
+    );
+    assert.equal(await Deno.readTextFile(path), BASE);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- validateNewConnection ----
+
+function rejects(
+  body: unknown,
+  code: string,
+  also?: (e: ApiError) => void,
+  policy?: TokenRefPolicy,
+) {
+  let err: unknown;
+  try {
+    validateNewConnection(body, policy);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ApiError, `expected ${code} for ${JSON.stringify(body)}`);
+  assert.equal(err.code, code, `${JSON.stringify(body)}: ${err.message}`);
+  also?.(err);
+}
+
+const OK = { id: "good", endpoint: "http://127.0.0.1:8790" };
+
+Deno.test("validateNewConnection: accepts a valid entry and normalises it", () => {
+  assert.deepEqual(validateNewConnection(OK), OK);
+  assert.deepEqual(
+    validateNewConnection({
+      id: "a-b_c9",
+      endpoint: " https://rt.example:8443/prefix ",
+      display_name: "  Build box  ",
+      token_ref: "env:YOI_RT_TOKEN",
+    }),
+    {
+      id: "a-b_c9",
+      endpoint: "https://rt.example:8443/prefix",
+      display_name: "Build box",
+      token_ref: "env:YOI_RT_TOKEN",
+    },
+  );
+  // Empty optional fields are dropped rather than stored.
+  assert.deepEqual(validateNewConnection({ ...OK, display_name: "", token_ref: "" }), OK);
+  assert.deepEqual(validateNewConnection({ ...OK, display_name: "x".repeat(80) }), {
+    ...OK,
+    display_name: "x".repeat(80),
+  });
+});
+
+Deno.test("validateNewConnection: ids", () => {
+  for (const id of ["", "Upper", "-lead", "_lead", "has space", "a/b", "../x", "a".repeat(64), 7]) {
+    rejects({ ...OK, id }, "invalid_id");
+  }
+  rejects({ endpoint: OK.endpoint }, "invalid_id");
+  rejects({ ...OK, id: "embedded" }, "duplicate_runtime_id");
+});
+
+Deno.test("validateNewConnection: endpoints", () => {
+  const cases: [string, RegExp][] = [
+    ["ftp://127.0.0.1:8790", /scheme/],
+    ["http://user:secret-pw@127.0.0.1:8790", /credentials/],
+    ["http://user@127.0.0.1:8790", /credentials/],
+    ["http://127.0.0.1:8790/?a=1", /query/],
+    ["http://127.0.0.1:8790/?", /query/],
+    ["http://127.0.0.1:8790/#frag", /fragment/],
+    ["http://127.0.0.1:8790/#", /fragment/],
+    ["http://", /absolute/],
+    ["http://:8790", /absolute/],
+    ["/v1/runtime", /absolute/],
+    ["127.0.0.1:8790", /absolute/],
+    ["localhost:8790", /scheme/],
+    ["", /absolute/],
+    ["file:///etc/passwd", /scheme|host/],
+  ];
+  for (const [endpoint, why] of cases) {
+    rejects({ ...OK, endpoint }, "invalid_endpoint", (e) => {
+      assert.match(e.message, why, endpoint);
+      assert.ok(!e.message.includes("secret-pw"), "never echoes credentials");
+    });
+  }
+  rejects({ id: "good" }, "invalid_endpoint");
+  rejects({ ...OK, endpoint: 42 }, "invalid_endpoint");
+});
+
+Deno.test("validateNewConnection: display names", () => {
+  rejects({ ...OK, display_name: "x".repeat(81) }, "invalid_display_name", (e) => {
+    assert.match(e.message, /80/);
+  });
+  for (const bad of ["bell\u0007", "new\nline", "tab\there", "del\u007f", "c1\u0085"]) {
+    rejects({ ...OK, display_name: bad }, "invalid_display_name", (e) => {
+      assert.match(e.message, /control/);
+    });
+  }
+  rejects({ ...OK, display_name: 5 }, "invalid_display_name");
+});
+
+Deno.test("validateNewConnection: raw token fields are refused without echoing them", () => {
+  for (const field of ["token", "bearer_token", "Token", "BEARER_TOKEN"]) {
+    rejects({ ...OK, [field]: "canary-secret-91c2" }, "raw_token_rejected", (e) => {
+      assert.ok(!e.message.includes("canary-secret-91c2"));
+      assert.ok(!JSON.stringify(e.toBody()).includes("canary-secret-91c2"));
+    });
+  }
+  // Refused even when everything else is also wrong: it is checked first.
+  rejects({ id: "BAD", endpoint: "ftp://x", token: "t" }, "raw_token_rejected");
+});
+
+Deno.test("validateNewConnection: malformed token_ref", () => {
+  for (
+    const token_ref of ["TOKEN", "env:", "env:1X", "file:", "env:A-B", "env:A B", "ENV:A", 3]
+  ) {
+    rejects({ ...OK, token_ref }, "invalid_token_ref", (e) => {
+      assert.match(e.message, /env:NAME/);
+    });
+  }
+});
+
+Deno.test("add, edit and candidate refuse a token_ref the policy does not allow (token_ref_not_allowed)", () => {
+  const policy = { envAllow: ["BUILD_BOX_TOKEN"] };
+  for (
+    const token_ref of ["env:HOME", "env:PATH", "env:AWS_SECRET_ACCESS_KEY", "file:../x", "file:/x"]
+  ) {
+    rejects({ ...OK, token_ref }, "token_ref_not_allowed", undefined, policy);
+    assert.throws(
+      () => validateCandidate({ id: "c", endpoint: OK.endpoint, token_ref }, policy),
+      (e) => e instanceof ApiError && e.code === "token_ref_not_allowed",
+    );
+    assert.throws(
+      () => validateConnectionEdit({ token_ref }, { id: "c", endpoint: OK.endpoint }, policy),
+      (e) => e instanceof ApiError && e.code === "token_ref_not_allowed",
+    );
+  }
+  for (const token_ref of ["env:YOI_X", "env:BUILD_BOX_TOKEN", "file:rt-token"]) {
+    assert.equal(validateNewConnection({ ...OK, token_ref }, policy).token_ref, token_ref);
+  }
+});
+
+Deno.test("validateNewConnection: every problem is a diagnostic; the first is the error", () => {
+  rejects(
+    { id: "Bad Id", endpoint: "ftp://x", display_name: "x".repeat(81), token_ref: "TOKEN" },
+    "invalid_id",
+    (e) => {
+      assert.deepEqual(e.diagnostics.map((d) => d.code), [
+        "invalid_id",
+        "invalid_endpoint",
+        "invalid_display_name",
+        "invalid_token_ref",
+      ]);
+      assert.ok(e.diagnostics.every((d) => d.severity === "error"));
+    },
+  );
+  rejects({ ...OK, extra: 1 }, "invalid_request");
+  for (const body of [null, [], "x", 1]) rejects(body, "invalid_request");
+});
