@@ -78,18 +78,23 @@ async function seed(impl: string, dir: string, perWorker: number): Promise<void>
   await store.close();
 }
 
-async function openOnce(impl: string, dir: string): Promise<number> {
+/** Wall ms of `Runtime.open`, and the process CPU ms it took (all threads). */
+async function openOnce(impl: string, dir: string): Promise<{ ms: number; cpuMs: number }> {
   const { Runtime, FsStore } = await lib(impl);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const rt = await Runtime.open({ runtimeId: "probe", store: new FsStore(dir) });
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   if (rt.summary().worker_count !== WORKERS) throw new Error("wrong worker count");
   await rt.shutdown();
-  return ms;
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 async function readyOnce(impl: string, dir: string): Promise<number> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -108,18 +113,24 @@ async function readyOnce(impl: string, dir: string): Promise<number> {
     stdout: "null",
     stderr: "null",
   }).spawn();
+  let exited = false;
+  child.status.then(() => exited = true);
   try {
-    for (let i = 0; i < 20_000; i++) {
+    for (let i = 0; i < 20_000 && !exited; i++) {
       try {
         const res = await fetch(`http://127.0.0.1:${port}/v1/runtime`);
-        await res.arrayBuffer();
-        if (res.status === 200) return performance.now() - t0;
+        const body = await res.json();
+        if (res.status === 200 && body.runtime?.runtime_id === "probe") {
+          return performance.now() - t0;
+        }
       } catch { /* not up yet */ }
       await new Promise((r) => setTimeout(r, 2));
     }
-    throw new Error("runtime did not come up");
+    throw new Error(`runtime did not come up (${exited ? "it exited" : "timeout"})`);
   } finally {
-    child.kill("SIGTERM");
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
     await child.status;
   }
 }
@@ -200,6 +211,7 @@ async function orchestrate(impls: [string, string][], rounds: number): Promise<v
       }
     }
     const open = new Map<string, number[]>();
+    const openCpu = new Map<string, number[]>();
     const ready = new Map<string, number[]>();
     const rate = new Map<string, number[]>();
     const cpu = new Map<string, number[]>();
@@ -209,9 +221,10 @@ async function orchestrate(impls: [string, string][], rounds: number): Promise<v
       const order = cases.map((_, i) => cases[(i + r) % cases.length]);
       for (const c of order) {
         const key = `${c.name}-${c.n}`;
-        const o = await child(["open", c.path, dirs.get(key)!]) as number;
+        const o = await child(["open", c.path, dirs.get(key)!]) as { ms: number; cpuMs: number };
         const ms = await readyOnce(c.path, dirs.get(key)!);
-        open.set(key, [...open.get(key) ?? [], o]);
+        open.set(key, [...open.get(key) ?? [], o.ms]);
+        openCpu.set(key, [...openCpu.get(key) ?? [], o.cpuMs]);
         ready.set(key, [...ready.get(key) ?? [], ms]);
       }
       for (let i = 0; i < impls.length; i++) {
@@ -236,7 +249,8 @@ async function orchestrate(impls: [string, string][], rounds: number): Promise<v
         const key = `${name}-${n}`;
         console.log(
           `  ${name.padEnd(8)} ${String(n * WORKERS).padStart(7)} events: ` +
-            `Runtime.open [${f(open.get(key)!)}] → ${median(open.get(key)!).toFixed(0)} ms; ` +
+            `Runtime.open [${f(open.get(key)!)}] → ${median(open.get(key)!).toFixed(0)} ms ` +
+            `(CPU [${f(openCpu.get(key)!)}] → ${median(openCpu.get(key)!).toFixed(0)} ms); ` +
             `process ready [${f(ready.get(key)!)}] → ${median(ready.get(key)!).toFixed(0)} ms`,
         );
       }
@@ -245,7 +259,9 @@ async function orchestrate(impls: [string, string][], rounds: number): Promise<v
       console.log(
         `  ${name.padEnd(8)} ratio 100k/1k: open ${
           (median(open.get(big)!) / median(open.get(small)!)).toFixed(2)
-        }×, ready ${(median(ready.get(big)!) / median(ready.get(small)!)).toFixed(2)}×`,
+        }× (CPU ${(median(openCpu.get(big)!) / median(openCpu.get(small)!)).toFixed(2)}×), ready ${
+          (median(ready.get(big)!) / median(ready.get(small)!)).toFixed(2)
+        }×`,
       );
     }
     console.log(`append, ${WRITERS} concurrent writers × ${APPENDS_PER_WRITER} awaited appends`);

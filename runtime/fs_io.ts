@@ -38,8 +38,9 @@ export async function scanLines(
   onLine: (line: Uint8Array, at: number) => boolean | void,
   onRead?: (bytes: number) => void,
 ): Promise<ScanEnd> {
-  await file.seek(start, Deno.SeekMode.Start);
+  file.seekSync(start, Deno.SeekMode.Start); // lseek does no I/O: not worth an async hop
   let buf = new Uint8Array(SCAN_CHUNK);
+  let atEof = false;
   let filled = 0;
   let base = start; // file offset of buf[0]
   for (;;) {
@@ -50,9 +51,11 @@ export async function scanLines(
     }
     const room = buf.length - filled;
     const want = end === undefined ? room : Math.min(room, end - (base + filled));
-    if (want <= 0) break;
+    if (want <= 0 || atEof) break;
     const n = await file.read(buf.subarray(filled, filled + want));
     if (n === null) break;
+    // A regular file reads short only at its end: no second read just to be told so.
+    atEof = n < want;
     onRead?.(n);
     const from = filled;
     filled += n;
