@@ -60,8 +60,9 @@ const RECORD_TMP = "record.json.tmp";
  */
 const INDEX_EVERY_LINES = 256;
 const INDEX_EVERY_BYTES = 128 * 1024;
-/** Workers restored (and indexes written at close) at once. */
+/** Workers restored at once, and indexes saved at once at close (well inside a 5 s stop). */
 const PARALLEL = 8;
+const PARALLEL_CLOSE = 32;
 
 const WorkerRecordSchema = z.object({
   worker_id: z.string().refine(isWorkerId),
@@ -309,7 +310,7 @@ export class FsStore implements EventStore {
       for (const w of this.#workers.values()) this.#closeHandle(w);
     }
     const lagging = [...this.#workers.values()].filter((w) => w.indexedEnd !== w.writtenEnd);
-    await mapLimit(lagging, PARALLEL, (w) => saveLogIndex(w));
+    await mapLimit(lagging, PARALLEL_CLOSE, (w) => saveLogIndex(w));
   }
 
   /** Starts the drain of every worker with appends queued in this tick. */
