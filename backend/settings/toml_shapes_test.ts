@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { ApiError } from "../../shared/mod.ts";
 import { ConnectionStore } from "./connection_store.ts";
+import { UNSUPPORTED_SHAPES } from "../../tests/support/toml_shapes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
@@ -106,56 +107,6 @@ Deno.test("a CRLF file with a BOM, dates and int64 extremes keeps CRLF and the B
     );
   });
 });
-
-/** Each shape the editor refuses, with the 1-based line its message must name. */
-export const UNSUPPORTED_SHAPES: { name: string; text: string; line: number }[] = [
-  {
-    name: "[runtimes.remote] as one table",
-    text:
-      `[server]\nlisten = "127.0.0.1:8787"\n\n[runtimes.remote]\nid = "a"\nendpoint = "http://h:1"\n`,
-    line: 4,
-  },
-  {
-    name: "a sub-table [runtimes.remote.x] with no entry",
-    text: `# c\n[runtimes.remote.extra]\nk = 1\n`,
-    line: 2,
-  },
-  {
-    name: "an inline array under [runtimes]",
-    text: `# inline\n[runtimes]\nremote = [\n  { id = "a", endpoint = "http://h:1" },\n]\n`,
-    line: 3,
-  },
-  {
-    name: "a dotted runtimes.remote = [...] key",
-    text: `x = 1\nruntimes.remote = [{ id = "a", endpoint = "http://h:1" }] # inline\n`,
-    line: 2,
-  },
-  {
-    name: "dotted keys remote.id under [runtimes]",
-    text: `[runtimes]\nremote.id = "a"\nremote.endpoint = "http://h:1"\n`,
-    line: 2,
-  },
-  {
-    name: "an inline runtimes = { remote = [...] } table",
-    text: `\n\nruntimes = { remote = [{ id = "a", endpoint = "http://h:1" }] }\n`,
-    line: 3,
-  },
-  {
-    name: "runtimes as a plain value",
-    text: `runtimes = "nope"\n`,
-    line: 1,
-  },
-  {
-    name: "[[runtimes]] as an array of tables",
-    text: `[[runtimes]]\nname = "x"\n`,
-    line: 1,
-  },
-  {
-    name: "a sub-table of an entry separated from it by another table",
-    text: `${A}\n[other]\nk = 1\n\n[runtimes.remote.meta]\nk = 2\n`,
-    line: 8,
-  },
-];
 
 for (const shape of UNSUPPORTED_SHAPES) {
   Deno.test(`unsupported shape (${shape.name}): add, edit and delete answer config_unsupported_shape naming line ${shape.line}; no byte changes`, async () => {
