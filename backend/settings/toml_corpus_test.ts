@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { addConnection, editConnection, removeConnection } from "./config_edit.ts";
-import { corpusFiles, type Finding, runCorpusFile } from "./toml_corpus.ts";
+import { corpusFiles, type Finding, runCorpusFile } from "../../tests/support/toml_corpus.ts";
 
 Deno.test("toml-test corpus: no refusal and no damage in any add, edit or delete", () => {
   const files = corpusFiles();

@@ -1,5 +1,5 @@
 /**
- * Property-based test of the config editor (fast-check, `toml_doc_arbitrary.ts`): thousands of
+ * Property-based test of the config editor (fast-check, `tests/support/toml_doc_arbitrary.ts`): thousands of
  * generated valid TOML files — every value type, the four date/time kinds, inline tables,
  * arrays of tables, literal and multi-line strings, comments, a BOM, CRLF, int64 extremes —
  * around a `[[runtimes.remote]]` array get an add, an edit and a delete. Judged without the
@@ -16,8 +16,8 @@ import fc from "fast-check";
 import { parse } from "smol-toml";
 import { ApiError } from "../../shared/mod.ts";
 import { addConnection, canonicalToml, editConnection, removeConnection } from "./config_edit.ts";
-import { configDoc, type GenDoc } from "./toml_doc_arbitrary.ts";
-import { oneSplice } from "./toml_corpus.ts";
+import { configDoc, type GenDoc } from "../../tests/support/toml_doc_arbitrary.ts";
+import { oneSplice } from "../../tests/support/toml_corpus.ts";
 import type { RemoteFields } from "./toml_edit.ts";
 
 /** Files per run with entries and without refused shapes, and with one refused shape. */

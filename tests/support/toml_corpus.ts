@@ -1,13 +1,13 @@
 /**
- * Test support: the toml-test corpus (`testdata/toml-test`, TOML 1.0 valid files) turned into
- * config-editor cases, and an independent judge of each edit. Used by `toml_corpus_test.ts`
+ * Test support: the toml-test corpus (`backend/settings/testdata/toml-test`, TOML 1.0 valid files) turned into
+ * config-editor cases, and an independent judge of each edit. Used by `backend/settings/toml_corpus_test.ts`
  * for the editor in use, and kept so another span finder can be measured the same way.
  * @module
  */
 import { isDeepStrictEqual } from "node:util";
 import { parse } from "smol-toml";
-import { canonicalToml } from "./config_edit.ts";
-import type { RemoteFields } from "./toml_edit.ts";
+import { canonicalToml } from "../../backend/settings/config_edit.ts";
+import type { RemoteFields } from "../../backend/settings/toml_edit.ts";
 
 /** The three text operations of the config editor; a refusal throws. */
 export interface TextEditor {
@@ -22,7 +22,7 @@ export interface CorpusFile {
   text: string;
 }
 
-const ROOT = new URL("./testdata/toml-test/valid/", import.meta.url);
+const ROOT = new URL("../../backend/settings/testdata/toml-test/valid/", import.meta.url);
 const dec = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 /** Every `.toml` file of the vendored corpus, sorted by name. */
