@@ -11,7 +11,6 @@ import {
   type Diagnostic,
   diagnostic,
   EMBEDDED_RUNTIME_ID,
-  isName,
   type ProbeResult,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
@@ -19,6 +18,7 @@ import {
 import type { BackendRoutes, Handlers } from "../../shared/routes/mod.ts";
 import {
   assertEndpointAllowed,
+  assertRuntimeIdParam,
   type ConnectionStore,
   type Lookup,
   type RemoteConfig,
@@ -52,12 +52,6 @@ export interface SettingsDeps {
 
 /** The operations handled here. */
 export type SettingsOperation = Extract<keyof BackendRoutes, `connection.${string}`>;
-
-function checkId(id: string): void {
-  if (!isName(id)) {
-    throw new ApiError("invalid_id", "Runtime ids match ^[a-z0-9][a-z0-9_-]{0,62}$.");
-  }
-}
 
 function refuseEmbedded(id: string, what: string): void {
   if (id === EMBEDDED_RUNTIME_ID) {
@@ -214,7 +208,7 @@ export function settingsHandlers(
   const edit: Handlers<BackendRoutes>["connection.edit"] = async ({ params, json }) => {
     const { id } = params;
     refuseEmbedded(id, "edited");
-    checkId(id);
+    assertRuntimeIdParam(id);
     const raw = await json();
     const current = await savedConfig(id);
     const next = validateConnectionEdit(raw, current, deps.tokenPolicy);
@@ -233,7 +227,7 @@ export function settingsHandlers(
     const { id } = params;
     const force = query.force === "true";
     refuseEmbedded(id, "deleted");
-    checkId(id);
+    assertRuntimeIdParam(id);
     const h = registry.remote(id);
     if (h && h.state === "ready" && !force) {
       // A runtime that cannot list right now is not known to be in use.
@@ -261,7 +255,7 @@ export function settingsHandlers(
 
   const test: Handlers<BackendRoutes>["connection.test"] = async ({ params }) => {
     const { id } = params;
-    checkId(id);
+    assertRuntimeIdParam(id);
     if (id === EMBEDDED_RUNTIME_ID) return { status: 200, body: await embeddedProbe() };
     const h = registry.remote(id);
     const cfg = h?.config ?? (await savedConfig(id));

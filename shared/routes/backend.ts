@@ -72,8 +72,9 @@ const CONNECTION_INPUT = [
   "token_ref_not_allowed",
   "endpoint_not_allowed",
 ];
-/** A change to the config file: it must parse, and its audit line must be written first. */
-const CONFIG_WRITE = ["config_unparsable", "audit_unavailable"];
+/** A change to the config file: it must parse, its shape must be one the editor changes safely,
+ * and its audit line must be written first. */
+const CONFIG_WRITE = ["config_unparsable", "config_unsupported_shape", "audit_unavailable"];
 
 /** The codes of a route that reaches a runtime's `op`: its own (the embedded runtime) plus
  * reaching it (a remote one's refusal of the Backend's token is `remote_runtime_auth_failed`). */
