@@ -222,6 +222,9 @@ Deno.test("openapi: operationId, summary, tag, security, servers, 4xx and the er
     const c = "/api/settings/runtime-connections/{id}";
     assert.ok(codesAt(backendDoc, c, "delete", "400").includes("invalid_id"));
     assert.ok(codesAt(backendDoc, c, "delete", "409").includes("runtime_in_use"));
+    const shape = "config_unsupported_shape";
+    assert.ok(codesAt(backendDoc, c.replace("/{id}", ""), "post", "409").includes(shape));
+    assert.ok(codesAt(backendDoc, c, "patch", "409").includes(shape));
     assert.ok(codesAt(runtimeDoc, "/v1/workers", "get", "401").includes("unauthorized"));
     return Promise.resolve();
   });

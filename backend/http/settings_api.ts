@@ -174,14 +174,22 @@ export function settingsHandlers(
       }
       rows.push(row);
     }
-    const text = JSON.stringify({
+    const list = {
       connections: rows,
       config_ok: snap.ok && live.ok,
       restart_required: live.restartRequiredKeys.length > 0,
       restart_required_keys: live.restartRequiredKeys,
       diagnostics: snap.ok ? snap.diagnostics : live.ok ? snap.diagnostics : live.diagnostics,
-    });
-    const etag = etagOf(text);
+    };
+    const text = JSON.stringify(list);
+    // The embedded runtime is checked by being asked (its times are this request's), so they
+    // are left out of the tag: otherwise no poll would ever be answered 304.
+    const etag = etagOf(JSON.stringify({
+      ...list,
+      connections: rows.map((r) =>
+        r.built_in ? { ...r, last_checked_at: null, last_ok_at: null } : r
+      ),
+    }));
     const headers = { etag, "cache-control": "no-cache" };
     if (c.req.header("if-none-match") === etag) {
       return new Response(null, { status: 304, headers });
