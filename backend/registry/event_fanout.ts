@@ -4,7 +4,8 @@
  * is opened by the first subscriber, kept while any subscriber stays and
  * closed a short linger after the last one left.
  *
- * The shared stream starts at the worker's head (its last published seq). A
+ * The shared stream starts at the worker's head (its last published seq), or
+ * at the first subscribers' `after` when that is only a few events behind. A
  * subscriber whose `after` is behind the shared stream first catches up on its
  * own — pages of the transcript, sent paced by its own socket — and then joins
  * the live frames from the seq it reached, with no gap and no duplicate (every
@@ -104,7 +105,6 @@ export class EventFanout {
   readonly #retryMs: readonly number[];
   readonly #page: number;
   readonly #streams = new Map<string, Shared>();
-  #upstreamsOpened = 0;
 
   constructor(source: FanoutSource, opts: FanoutOptions = {}) {
     this.#source = source;
@@ -117,11 +117,6 @@ export class EventFanout {
   /** Upstream subscriptions open now (one per followed worker, lingering ones included). */
   get upstreams(): number {
     return this.#streams.size;
-  }
-
-  /** Upstream subscriptions opened since this fan-out was made. */
-  get upstreamsOpened(): number {
-    return this.#upstreamsOpened;
   }
 
   /** Subscribers of `workerId`'s shared stream now. */
@@ -171,17 +166,6 @@ export class EventFanout {
     });
   }
 
-  /** Stops every upstream without a frame (subscribers are closed with 1001). */
-  close(): void {
-    for (const s of [...this.#streams.values()]) {
-      for (const sub of [...s.subs]) {
-        closeSink(sub.sink, 1001, "shutdown");
-        sub.finish("ended");
-      }
-      this.#stop(s);
-    }
-  }
-
   #open(workerId: string): Shared {
     const s: Shared = {
       workerId,
@@ -193,7 +177,6 @@ export class EventFanout {
       ended: false,
     };
     this.#streams.set(workerId, s);
-    this.#upstreamsOpened++;
     this.#run(s).catch(() => {});
     return s;
   }
