@@ -16,8 +16,8 @@ import type { ErrorCode } from "../../../shared/error_codes.ts";
 import { Badge, statusTone } from "../components/badge.tsx";
 import { ErrorNotice } from "../components/diagnostics.tsx";
 import { RelativeTime } from "../components/relative_time.tsx";
-import { Markdown } from "../components/markdown.tsx";
 import { AnsiText, hasAnsi } from "../components/ansi_text.tsx";
+import { LazyMarkdown } from "./worker_console/mod.ts";
 import {
   applyEvents,
   type Block,
@@ -145,7 +145,9 @@ function BlockView(props: { block: Block }) {
       <div class="console-block output">
         {b.parts.map((p, i) =>
           // Text without a stream is a model's answer (Markdown); stdout/stderr stay verbatim.
-          p.stream === undefined ? <Markdown key={i} source={p.text} /> : hasAnsi(p.text)
+          p.stream === undefined
+            ? <LazyMarkdown key={i} source={p.text} />
+            : hasAnsi(p.text)
             ? (
               <AnsiText
                 key={i}
