@@ -3,7 +3,7 @@
  * imports. The Markdown lexer (`marked`, ~15.7 KB gzip) and the ANSI parser
  * (`anser`) are separate chunks fetched on first use, so a console that shows
  * no model answer never loads the lexer (measured 2026-11: 30.7 KB with
- * `marked` in the island, 15.4 KB without it; 16.3 KB once the island was split
+ * `marked` in the island, 15.4 KB without it; 16.1 KB once the island was split
  * into `islands/worker_console/`).
  * @module
  */
