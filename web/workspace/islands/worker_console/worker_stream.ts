@@ -137,11 +137,12 @@ export function followWorkerStream(
       setConn({ state: "reconnecting", attempt: attempt + 1 });
       retryLater();
       // Ask the Backend why: it answers for the runtime, or it is itself out of reach.
+      // Each answer replaces the last one whole: the Backend back, the runtime still down.
       client().getWorker(runtimeId, workerId).then(
-        () => ({ reason: "" }),
+        () => ({ reason: "", backend: false }),
         (e: ApiClientError) =>
           e.httpStatus
-            ? explain(e, runtimeId).then((reason) => ({ reason }))
+            ? explain(e, runtimeId).then((reason) => ({ reason, backend: false }))
             : { reason: e.message, backend: true },
       ).then((r) => setDown((d) => d && { ...d, ...r }));
     });

@@ -65,6 +65,8 @@ Deno.test("terminalClose: only a removed runtime and the final codes end the str
 /** The stand-in Backend: every events socket it accepted, with its `after`. */
 class StandIn {
   sockets: { socket: WebSocket; after: number; closed: Promise<void> }[] = [];
+  /** Upgrade requests refused (502) while set: the socket closes without opening. */
+  refuse = false;
   /** The answer to `GET /api/runtimes/:r/workers/:w` (asked after a drop). */
   worker = () =>
     Response.json({
@@ -72,7 +74,7 @@ class StandIn {
       diagnostics: [],
     }, { status: 502 });
   #server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    if (req.headers.get("upgrade") !== "websocket") return this.worker();
+    if (req.headers.get("upgrade") !== "websocket" || this.refuse) return this.worker();
     const { socket, response } = Deno.upgradeWebSocket(req);
     const closed = new Promise<void>((r) => socket.addEventListener("close", () => r()));
     const after = Number(new URL(req.url).searchParams.get("after"));
@@ -142,7 +144,7 @@ Deno.test({
       // The Backend answered for the runtime: its sentence and message, not "the Backend".
       await waitUntil("the reason", () => r.down?.reason);
       assert.equal(r.down?.reason, "Runtime r1 is unreachable. gone");
-      assert.equal(r.down?.backend, undefined);
+      assert.equal(r.down?.backend, false);
 
       const second = await be.socket(1);
       assert.equal(second.after, 7, "reopened after the last seq seen");
@@ -170,6 +172,47 @@ Deno.test({
       await waitUntil("the reason", () => r.down?.backend);
       assert.equal(r.down?.backend, true);
       assert.ok(r.down?.reason, "the client's message");
+    } finally {
+      stream.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "worker stream: once the Backend answers again, the banner names the runtime, not the Backend",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using be = new StandIn();
+    // The events socket goes to the stand-in; the question "why" to a port nothing listens on
+    // (a stopped server's), until the Backend is back.
+    const gone = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response(),
+    );
+    await gone.shutdown();
+    let backendUp = false;
+    const dead = new BrowserClient(`http://127.0.0.1:${gone.addr.port}`);
+    const client = () => {
+      const asked = backendUp ? be.client : dead;
+      return {
+        eventsUrl: be.client.eventsUrl.bind(be.client),
+        getWorker: asked.getWorker.bind(asked),
+      };
+    };
+    const r = recorder(0);
+    const stream = followWorkerStream(client, "r1", "w1", r.sink);
+    try {
+      const first = await be.socket(0);
+      await waitUntil("live", () => last(r.conns)?.state === "live");
+      be.refuse = true; // the runtime is down: no socket opens until it is back
+      first.socket.close();
+      await waitUntil("the Backend named", () => r.down?.backend);
+      backendUp = true; // the Backend answers again (for a runtime that is still down)
+      await waitUntil("the runtime named", () => r.down?.reason.startsWith("Runtime r1"));
+      assert.equal(r.down?.reason, "Runtime r1 is unreachable. gone");
+      assert.ok(!r.down?.backend, "the banner no longer says the Backend is unreachable");
     } finally {
       stream.close();
     }
