@@ -66,11 +66,13 @@ export function useConsoleActions(d: ActionDeps) {
     setPending("input");
     setError(null);
     setHint("");
+    // The reader's own input: follow the answer — from now, not from when the request answers
+    // (output can come first, and a reader who scrolls up meanwhile stays put).
+    d.follow();
     try {
       const { ack } = await client().input(runtimeId, workerId, text);
       applyAck(ack);
       setText("");
-      d.follow(); // the reader's own input: follow the answer
     } catch (e) {
       await loadSentences();
       setError(failure(e));
