@@ -7,7 +7,14 @@
  * @module
  */
 import type { RuntimeProcess } from "../tests/support/runtime_process.ts";
-import { cpuMs, createWorkers, type Procs, remotesToml, REQUEST_TIMEOUT_MS } from "./procs.ts";
+import {
+  cpuMs,
+  createWorkers,
+  type Procs,
+  remotesToml,
+  REQUEST_TIMEOUT_MS,
+  sleep,
+} from "./procs.ts";
 import { fmtDelta, fmtMs, fmtRatio, type Row, row } from "./report.ts";
 import { median, round } from "./stats.ts";
 
@@ -55,12 +62,39 @@ interface ListAnswer {
   diagnostics: { code: string }[];
 }
 
-/** Times `count` sequential `GET /api/workers`; checks each answer's size. */
+/**
+ * Waits until a freshly started Backend lists every worker of its fleet: it
+ * verifies each remote runtime after start, and one not yet verified
+ * contributes no workers. Bounded by {@link READY_TIMEOUT_MS}.
+ */
+async function waitListed(url: string, expectWorkers: number): Promise<void> {
+  const end = performance.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const res = await fetch(`${url}/api/workers`, {
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    const body = await res.json() as ListAnswer;
+    if (res.status === 200 && body.workers?.length === expectWorkers) return;
+    if (performance.now() > end) {
+      throw new Error(`/api/workers: ${body.workers?.length} workers after ${READY_TIMEOUT_MS} ms`);
+    }
+    await sleep(100);
+  }
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * Times `count` sequential `GET /api/workers`; checks each answer's size.
+ * With `short`, an answer listing fewer workers is counted there instead of
+ * failing the run (health checks may mark an overloaded runtime unreachable).
+ */
 async function timeList(
   url: string,
   count: number,
   expectWorkers: number,
   expectDiag: string | null,
+  short?: { answers: number; fewest: number },
 ): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -70,6 +104,11 @@ async function timeList(
     });
     const body = await res.json() as ListAnswer;
     times.push(performance.now() - t0);
+    if (short && res.status === 200 && body.workers.length < expectWorkers) {
+      short.answers++;
+      short.fewest = Math.min(short.fewest, body.workers.length);
+      continue;
+    }
     if (res.status !== 200 || body.workers.length !== expectWorkers) {
       throw new Error(
         `/api/workers: HTTP ${res.status}, ${body.workers?.length} workers, want ${expectWorkers}`,
@@ -107,6 +146,7 @@ export async function fanoutScenario(
       backends.push(await procs.backend({ config: remotesToml(remotesOf(n)), extraArgs }));
     }
     for (const [i, n] of cfg.sizes.entries()) {
+      await waitListed(backends[i].url, n * cfg.workersPerRuntime);
       await timeList(backends[i].url, cfg.warmup, n * cfg.workersPerRuntime, null);
       cpu.set(n, { client: 0, backend: 0, runtimes: 0 });
     }
@@ -147,6 +187,7 @@ export async function fanoutScenario(
     });
     try {
       const expect = n * cfg.workersPerRuntime;
+      await waitListed(beHung.url, expect);
       await timeList(beHung.url, 1, expect, "remote_runtime_timeout");
       const t = await timeList(beHung.url, cfg.hungSamples, expect, "remote_runtime_timeout");
       samples[`hung_${n}`] = t.map((x) => round(x, 2));
@@ -263,7 +304,10 @@ export async function healthScenario(
   const times = { on: [] as number[], off: [] as number[] };
   /** on/off ratio of each round's medians: the two sides of one round share its noise. */
   const roundRatios: number[] = [];
+  const short = { answers: 0, fewest: expect };
   try {
+    await waitListed(on.url, expect);
+    await waitListed(off.url, expect);
     await timeList(on.url, cfg.warmup, expect, null);
     await timeList(off.url, cfg.warmup, expect, null);
     const per = Math.max(3, cfg.perRound);
@@ -271,7 +315,7 @@ export async function healthScenario(
       const order = r % 2 ? (["off", "on"] as const) : (["on", "off"] as const);
       const m = { on: 0, off: 0 };
       for (const side of order) {
-        const t = await timeList((side === "on" ? on : off).url, per, expect, null);
+        const t = await timeList((side === "on" ? on : off).url, per, expect, null, short);
         times[side].push(...t);
         m[side] = median(t);
       }
@@ -300,9 +344,13 @@ export async function healthScenario(
         compare: fmtRatio(ratio),
       },
       note: `${n} runtimes × ${1000 / HEALTH_BENCH_INTERVAL_MS} checks/s while listing; ratio = ` +
-        `median of ${rounds} paired rounds`,
+        `median of ${rounds} paired rounds` + (short.answers
+          ? `; ${short.answers} answers listed fewer workers (fewest ${short.fewest} of ${expect}: ` +
+            `runtimes the checks found unreachable under this load)`
+          : ""),
     })],
     raw: {
+      short_answers: short,
       health_on_ms: times.on.map((x) => round(x, 2)),
       health_off_ms: times.off.map((x) => round(x, 2)),
     },
@@ -324,6 +372,7 @@ export async function fanoutProfileRun(
     denoArgs,
   });
   try {
+    await waitListed(be.url, n * cfg.workersPerRuntime);
     await timeList(be.url, cfg.warmup, n * cfg.workersPerRuntime, null);
     const t = await timeList(be.url, requests, n * cfg.workersPerRuntime, null);
     return { rows: [], raw: { runtimes: n, requests, median_ms: round(median(t), 2) } };
