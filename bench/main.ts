@@ -64,8 +64,8 @@ function settings(quick: boolean) {
   return {
     proxy: {
       rounds: 3,
-      warmupMs: quick ? 150 : 400,
-      windowMs: quick ? 500 : 1500,
+      warmupMs: quick ? 100 : 400,
+      windowMs: quick ? 400 : 1500,
       concurrency: 32,
       c1WindowMs: quick ? 400 : 1000,
       inputConcurrency: 8,
