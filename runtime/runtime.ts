@@ -778,26 +778,14 @@ export class Runtime {
     return w.recovering;
   }
 
-  async #restore({ record, events }: RestoredWorker): Promise<void> {
-    const last = events[events.length - 1];
-    const w = newWorkerState(record, last?.at ?? record.created_at);
-    w.lastSeq = w.publishedSeq = last?.seq ?? 0;
-    let openTurn: number | null = null;
-    for (const e of events) {
-      if (e.type === "worker.status") w.status = e.data.status as WorkerStatus;
-      else if (e.type === "worker.renamed" && typeof e.data.display_name === "string") {
-        w.record = { ...w.record, display_name: e.data.display_name };
-      } else if (e.type === "worker.stopped") w.status = "stopped";
-      else if (e.type === "turn.started") {
-        openTurn = Number(e.data.turn) || w.turnCount + 1;
-        w.turnCount = Math.max(w.turnCount, openTurn);
-      } else if (
-        e.type === "turn.completed" || e.type === "turn.failed" || e.type === "turn.cancelled"
-      ) {
-        openTurn = null;
-        w.lastOutcome = e.type.slice(5) as TurnOutcome;
-      }
-    }
+  async #restore({ record, summary }: RestoredWorker): Promise<void> {
+    const w = newWorkerState(record, summary.last_at ?? record.created_at);
+    w.lastSeq = w.publishedSeq = summary.last_seq;
+    w.status = summary.status;
+    if (summary.display_name !== null) w.record = { ...record, display_name: summary.display_name };
+    w.turnCount = summary.turn_count;
+    w.lastOutcome = summary.last_outcome;
+    const openTurn = summary.open_turn;
     this.#workers.set(record.worker_id, w);
     if (record.request_id !== undefined) {
       this.#requests.set(record.request_id, Promise.resolve(this.#detailOf(w)));
