@@ -28,6 +28,8 @@ export interface EventsConfig {
   store: "fs" | "memory";
   /** Turns per measurement (pooled). */
   repeats: number;
+  /** Unmeasured full-size turns on both paths first. */
+  warmTurns: number;
   /** Upper bound for one turn or replay to be consumed. */
   timeoutMs: number;
   /** Extra `deno run` flags for the Backend (the profiler). */
@@ -270,7 +272,7 @@ export async function eventsScenario(
 
     // Warm-up: full-size turns on both paths, not measured. A short one is not enough:
     // the first measured turn then showed a p99 several times the later ones (JIT).
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < cfg.warmTurns; i++) {
       const after = await lastSeq();
       const c = [wsDirect, wsProxy].map((u) =>
         new Consumer("warm-up", u, after, turnEnd, cfg.timeoutMs, auth(u))
@@ -458,5 +460,6 @@ export async function eventsScenario(
     };
   } finally {
     await procs.stopAll([be, rt]);
+    if (dataDir) procs.dropDir(dataDir);
   }
 }

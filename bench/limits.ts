@@ -96,6 +96,7 @@ export async function limitsScenario(
     steps.push({ workers: target, ...procStatus(rt.child.pid) });
   }
   await procs.stopAll([rt]);
+  procs.dropDir(dir);
   raw.idle_workers = steps;
   const base = steps[0];
   for (const s of steps.slice(1)) {
@@ -141,6 +142,7 @@ export async function limitsScenario(
   }
   const rss2 = procStatus(rt2.child.pid);
   await procs.stopAll([rt2]);
+  procs.dropDir(logDir);
   const [small, large] = cfg.logSizes;
   const s = summarize(pageMs[small]);
   const l = summarize(pageMs[large]);

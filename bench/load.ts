@@ -13,7 +13,7 @@ import type {
   ThroughputCommand,
 } from "./load_client.ts";
 
-export type { LatencyAnswer, TargetSpec, ThroughputAnswer };
+export type { LatencyAnswer, TargetSpec, ThroughputAnswer, ThroughputCommand };
 
 const SCRIPT = new URL("./load_client.ts", import.meta.url).pathname;
 /** Upper bound for one command beyond its own warm-up and window. */

@@ -43,6 +43,7 @@ export class Procs {
   readonly #hung = new Set<HungRuntime>();
   readonly #others = new Set<Stoppable>();
   readonly #dirs = new Set<string>();
+  readonly #removing: Promise<void>[] = [];
   #keyDir = "";
   #publicKey = "";
   /** Bearer token of the bench's direct calls to runtimes. */
@@ -172,6 +173,15 @@ export class Procs {
     return h;
   }
 
+  /**
+   * Starts removing a temp folder in the background (big store folders take
+   * seconds to delete on a slow disk); {@link cleanup} waits for it.
+   */
+  dropDir(d: string): void {
+    if (!this.#dirs.delete(d)) return;
+    this.#removing.push(Deno.remove(d, { recursive: true }).catch(() => {}));
+  }
+
   async tempDir(prefix: string): Promise<string> {
     const d = await Deno.makeTempDir({ prefix });
     this.#dirs.add(d);
@@ -198,8 +208,8 @@ export class Procs {
     for (const h of [...this.#hung]) h.close();
     for (const o of [...this.#others]) await this.stopOther(o).catch(() => {});
     await this.stopAll([...this.#backends, ...this.#runtimes]);
-    for (const d of this.#dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
-    this.#dirs.clear();
+    for (const d of [...this.#dirs]) this.dropDir(d);
+    await Promise.all(this.#removing.splice(0));
   }
 
   /** Pids of processes still running (for the end-of-run check). */

@@ -136,6 +136,7 @@ export async function restartScenario(
     const order = r % 2 ? [...kinds].reverse() : kinds;
     for (const k of order) times[k].push(await timeStart(procs, dirs[k], expect[k], cfg));
   }
+  for (const d of Object.values(dirs)) procs.dropDir(d);
   const m = { empty: median(times.empty), small: median(times.small), large: median(times.large) };
   const floor = cfg.floor
     ? `an empty data folder starts in ${fmtMs(m.empty)} (the process's own floor); `

@@ -245,6 +245,7 @@ export async function subscribersScenario(
     };
   } finally {
     await procs.stopAll([be, rt]);
+    procs.dropDir(dataDir);
   }
 }
 
