@@ -96,44 +96,61 @@ class Conn {
     } catch { /* closed */ }
   }
 
-  /** Sends the next request and reads its whole response; returns the status. */
-  async once(): Promise<number> {
+  /** The next request's bytes (this connection's share, in turn). */
+  #next(): Uint8Array {
     const req = this.#reqs[this.#i];
     if (++this.#i === this.#reqs.length) this.#i = 0;
-    // The write and the first read are in flight together (one wake-up less per request).
-    const wrote = this.#writeAll(req);
-    wrote.catch(() => {}); // awaited below; a failed read must not leave it unhandled
+    return req;
+  }
+
+  /**
+   * Sends the next request and reads its whole response; returns the status.
+   * The write and the first read are in flight together (one wake-up less per
+   * request). A request is a few hundred bytes written into an empty socket
+   * buffer (the previous answer was read in full), so the write is whole; a
+   * partial one is reported rather than completed.
+   */
+  async once(): Promise<number> {
+    const req = this.#next();
+    const wrote = this.#conn.write(req);
     let filled = 0;
-    for (;;) {
-      if (filled === this.#buf.length) {
-        if (this.#buf.length >= MAX_BUF) throw new Error("response larger than 8 MiB");
-        const b = new Uint8Array(this.#buf.length * 2);
-        b.set(this.#buf);
-        this.#buf = b;
+    try {
+      for (;;) {
+        if (filled === this.#buf.length) this.#grow();
+        const n = await this.#conn.read(filled === 0 ? this.#buf : this.#buf.subarray(filled));
+        if (n === null) throw new Error(`${this.spec.name}: connection closed by the server`);
+        filled += n;
+        const f = frameResponse(this.#buf, 0, filled);
+        if (!f) continue;
+        if (f.end !== filled) throw new Error(`${this.spec.name}: bytes after the response`);
+        if ((await wrote) !== req.length) throw new Error(`${this.spec.name}: partial write`);
+        this.lastBytes = filled;
+        if (f.close) {
+          this.close();
+          this.reconnects++;
+          await this.open();
+        }
+        return f.status;
       }
-      const n = await this.#conn.read(this.#buf.subarray(filled));
-      if (n === null) throw new Error(`${this.spec.name}: connection closed by the server`);
-      filled += n;
-      const f = frameResponse(this.#buf, 0, filled);
-      if (!f) continue;
-      if (f.end !== filled) throw new Error(`${this.spec.name}: bytes after the response`);
-      if (f.close) {
-        this.close();
-        this.reconnects++;
-        await this.open();
-      }
-      this.lastBytes = filled;
-      await wrote;
-      return f.status;
+    } catch (e) {
+      wrote.catch(() => {}); // the read failed first: the write's outcome no longer matters
+      throw e;
     }
   }
 
-  lastBytes = 0;
-
-  async #writeAll(req: Uint8Array): Promise<void> {
-    let off = await this.#conn.write(req);
-    while (off < req.length) off += await this.#conn.write(req.subarray(off));
+  /** Requests back to back until `stop()`; `done(status)` after each answer. */
+  async run(stop: () => boolean, done: (status: number, c: Conn) => void): Promise<void> {
+    while (!stop()) done(await this.once(), this);
   }
+
+  #grow(): void {
+    if (this.#buf.length >= MAX_BUF) throw new Error("response larger than 8 MiB");
+    const b = new Uint8Array(this.#buf.length * 2);
+    b.set(this.#buf);
+    this.#buf = b;
+  }
+
+  lastBytes = 0;
 
   /** The last response's first bytes, for an error message. */
   lastText(): string {
@@ -165,17 +182,15 @@ export async function throughput(cmd: ThroughputCommand): Promise<ThroughputAnsw
   });
   let before = snap();
   let after = before;
-  const loops = conns.map(async (c) => {
-    while (!stop) {
-      const s = await c.once();
-      if (!counting) continue;
-      count++;
-      if (!expect.has(s)) {
-        bad++;
-        badSample ??= c.lastText();
-      }
+  const done = (s: number, c: Conn) => {
+    if (!counting) return;
+    count++;
+    if (!expect.has(s)) {
+      bad++;
+      badSample ??= c.lastText();
     }
-  });
+  };
+  const loops = conns.map((c) => c.run(() => stop, done));
   const timer = (async () => {
     await sleep(cmd.warmupMs);
     before = snap();
