@@ -3,7 +3,8 @@
  * REST/WS server lives in `server.ts` and is imported only by processes that serve.
  * @module
  */
-export { Runtime, type RuntimeOptions } from "./runtime.ts";
+export { Runtime } from "./runtime.ts";
+export { type RuntimeOptions } from "./runtime_options.ts";
 export { type CloseReason, Subscription, type SubscriptionOptions } from "./subscription.ts";
 export type { EventStore, RestoredWorker, StoreOpenResult, WorkerRecord } from "./store.ts";
 export type { LogSummary } from "./log_summary.ts";

@@ -62,7 +62,7 @@ function handle(id: string, behave: "ok" | "hang" | "fail", workers = 1): Runtim
     rename: unused,
     deleteWorker: unused,
     transcript: unused,
-    events: unused,
+    streamEvents: unused,
     close: () => Promise.resolve(),
   };
 }
