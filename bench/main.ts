@@ -296,7 +296,8 @@ async function main() {
   if (left.length) throw new Error(`processes still running: ${left.join(", ")}`);
 
   const totalS = (performance.now() - t0) / 1000;
-  const goals = renderGoals(GOALS.filter((g) => only.has(g.scenario)), rows);
+  // A profiled run measures only the profiled path: no goal table.
+  const goals = profile ? "" : renderGoals(GOALS.filter((g) => only.has(g.scenario)), rows);
   const table = renderTable(rows);
   const notes = renderNotes(rows);
   const m = { ...machineStart, loadavg_end: machine().loadavg };
@@ -305,9 +306,11 @@ async function main() {
       quick ? "quick" : "full"
     } run ${totalS.toFixed(0)} s`;
   const failed = failures.map((f) => `- ${f.scenario} FAILED: ${f.message}`).join("\n");
-  const text = `${header}\n\nGoals (issue 15):\n\n${goals}\n\nAll rows:\n\n${table}\n${
-    notes ? `\nNotes:\n\n${notes}\n` : ""
-  }${failed ? `\nFailed scenarios:\n\n${failed}\n` : ""}`;
+  const text = `${header}\n\n${
+    goals ? `Goals (issue 15):\n\n${goals}\n\n` : ""
+  }All rows:\n\n${table}\n${notes ? `\nNotes:\n\n${notes}\n` : ""}${
+    failed ? `\nFailed scenarios:\n\n${failed}\n` : ""
+  }`;
   console.log(`\n${text}`);
 
   if (profile) {
