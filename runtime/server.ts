@@ -21,6 +21,7 @@ import {
   RUNTIME_ROUTES,
   runtimeOpenApiDocument,
   type RuntimeRoutes,
+  servedFrom,
   unrouted,
 } from "../shared/routes/mod.ts";
 import { DEFAULT_HIGH_WATER, sendPaced } from "../shared/backpressure.ts";
@@ -104,7 +105,10 @@ function runtimeHandlers(
       status: 200,
       body: { runtime: runtime.summary(), diagnostics: runtime.runtimeDiagnostics() },
     }),
-    "openapi.get": async () => ({ status: 200, body: await runtimeOpenApiDocument() }),
+    "openapi.get": async (_in, c) => ({
+      status: 200,
+      body: servedFrom(await runtimeOpenApiDocument(), new URL(c.req.url).origin),
+    }),
     "worker.list": ({ query }) => ({
       status: 200,
       body: { workers: runtime.listWorkers(query.status), diagnostics: runtime.diagnostics },

@@ -81,7 +81,7 @@ async function withApps<T>(
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-    const r2 = await runtime.request("http://127.0.0.1/v1/openapi.json");
+    const r2 = await runtime.request("http://127.0.0.1:8790/v1/openapi.json");
     assert.equal(r2.status, 200);
     assert.equal(r2.headers.get("yoi-runtime-id"), "doc");
     return await fn({
@@ -276,4 +276,17 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("openapi: `servers` names the origin the document was fetched from", async () => {
+  const rt = await Runtime.open({ runtimeId: "doc", store: new MemoryStore() });
+  try {
+    const runtime = createRuntimeApp({ runtime: rt });
+    for (const origin of ["http://127.0.0.1:9123", "http://localhost:8790"]) {
+      const doc = await (await runtime.request(`${origin}/v1/openapi.json`)).json();
+      assert.deepEqual(doc.servers.map((s: { url: string }) => s.url), [origin]);
+    }
+  } finally {
+    await rt.shutdown();
+  }
 });

@@ -19,6 +19,7 @@ import {
   BACKEND_ROUTES,
   backendOpenApiDocument,
   registerRoutes,
+  servedFrom,
   unrouted,
 } from "../../shared/routes/mod.ts";
 import { apiHandlers } from "./api.ts";
@@ -296,7 +297,10 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   registerRoutes(app, BACKEND_ROUTES, {
     ...apiRoutes,
     ...settingsRoutes,
-    "openapi.get": async () => ({ status: 200, body: await backendOpenApiDocument() }),
+    "openapi.get": async (_in, c) => ({
+      status: 200,
+      body: servedFrom(await backendOpenApiDocument(), new URL(c.req.url).origin),
+    }),
   });
 
   return {

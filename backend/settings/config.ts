@@ -93,6 +93,11 @@ export function parseBackendConfig(text: string, file?: string): BackendConfig {
           diagnostic("invalid_request", `[server] listen: ${(e as Error).message}`),
         );
       }
+    } else if (server.listen !== undefined) {
+      cfg.diagnostics.push(diagnostic(
+        "invalid_request",
+        `[server] listen must be a string "HOST:PORT"; ignored (using ${DEFAULT_LISTEN}).`,
+      ));
     }
     if (server.health_interval_ms !== undefined) {
       const n = server.health_interval_ms;

@@ -127,3 +127,12 @@ Deno.test("config: runtimes.remote as one table is reported with its line, not i
   assert.equal(d.file, "workspace-backend.local.toml");
   assert.match(d.message, /single table.*line 4/);
 });
+
+Deno.test("config: a [server] listen that is not a string is reported, not ignored silently", () => {
+  const cfg = parseBackendConfig("[server]\nlisten = 7\n");
+  assert.equal(cfg.listen, "127.0.0.1:8787");
+  assert.match(
+    cfg.diagnostics.map((d) => d.message).join("\n"),
+    /\[server\] listen must be a string/,
+  );
+});

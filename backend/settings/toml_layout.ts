@@ -156,7 +156,7 @@ export function findLayout(text: string): ConfigLayout {
       if (isRemote(path)) {
         refuse(
           node,
-          "runtimes.remote is a single table; only [[runtimes.remote]] entries can be edited",
+          "[runtimes.remote] is a single table; only [[runtimes.remote]] entries can be edited",
         );
       } else if (path[0] === "runtimes" && typeof path[1] === "number") {
         refuse(node, "runtimes is an array of tables ([[runtimes]]), so no entry can be edited");

@@ -104,3 +104,14 @@ export function backendOpenApiDocument(): Promise<Record<string, unknown>> {
     throw e;
   });
 }
+
+/**
+ * `doc` with `servers` naming the origin it was fetched from, so a Backend or runtime on
+ * another port (or behind an allowed host name) documents itself rather than the default.
+ */
+export function servedFrom(
+  doc: Record<string, unknown>,
+  origin: string,
+): Record<string, unknown> {
+  return { ...doc, servers: [{ url: origin, description: "The server this document came from" }] };
+}
