@@ -250,12 +250,22 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
    * The client when the runtime is `ready`; otherwise one inline re-check (shared with a
    * check in flight, or answered by one that just ended), then the state's typed refusal.
    */
+  /**
+   * How old the last check may be before a request re-checks inline: 250 ms, doubling with each
+   * failed check in a row up to the health interval — so a page polling a down runtime (the live
+   * sidebar reads every second) does not turn into a check per second.
+   */
+  #recheckAfterMs(): number {
+    const cap = Math.max(this.#schedule.intervalMs, RECHECK_FRESH_MS);
+    return Math.min(RECHECK_FRESH_MS * 2 ** Math.min(this.#health.failures, 16), cap);
+  }
+
   async #ready(): Promise<{ conn: Connection; client: RemoteRuntimeClient }> {
     if (this.#removed) {
       throw new ApiError("runtime_not_found", `Runtime ${this.runtimeId} is not registered.`);
     }
     if (this.#state !== "ready") {
-      if (this.#inflight || performance.now() - this.#lastCheckEnded > RECHECK_FRESH_MS) {
+      if (this.#inflight || performance.now() - this.#lastCheckEnded > this.#recheckAfterMs()) {
         await this.check();
       }
       if (this.#removed) {

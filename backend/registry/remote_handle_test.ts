@@ -40,3 +40,26 @@ Deno.test("an unresolvable token_ref fails closed: every call is token_ref_unres
   assert.equal(h.state, "unconfigured");
   assert.equal(h.health().health_history[0].code, "token_ref_unresolved");
 });
+
+Deno.test("requests to a down runtime re-check it ever less often (a polling page is not a check per second)", async () => {
+  // A port nobody listens on: every check fails at once (connection refused).
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const h = new RemoteRuntimeHandle({ id: "down", endpoint: `http://127.0.0.1:${port}` }, {});
+  try {
+    h.startHealth(60_000); // one scheduled check now, the next in a minute
+    await h.check();
+    const rounds = 12;
+    for (let i = 0; i < rounds; i++) {
+      await assert.rejects(() => h.listWorkers());
+      await new Promise((r) => setTimeout(r, 300)); // a poller: more than 250 ms apart
+    }
+    const checks = h.health().health_history.length;
+    // Every call used to re-check (≥ 13 entries); with the doubling window: 250 ms·2^failures.
+    assert.ok(checks >= 2 && checks <= 6, `${checks} checks for ${rounds} polls`);
+    assert.equal(h.state, "unreachable");
+  } finally {
+    h.remove();
+  }
+});
