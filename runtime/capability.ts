@@ -40,11 +40,15 @@ export async function readTrustKeysFile(path: string): Promise<string[]> {
 const READ_METHODS = new Set(["GET", "HEAD"]);
 /** Mutating `jti`s remembered (until their expiry) to refuse replays. */
 export const DEFAULT_REPLAY_CACHE_MAX = 100_000;
+/** Verified read tokens remembered (until their expiry) so a reused one is not verified again. */
+export const DEFAULT_READ_CACHE_MAX = 1024;
 
 export interface VerifierOptions {
   /** Seconds since the epoch (tests move the clock). */
   now?: () => number;
   replayCacheMax?: number;
+  /** Verified read tokens kept (default {@link DEFAULT_READ_CACHE_MAX}; 0 turns it off). */
+  readCacheMax?: number;
 }
 
 /** Verifies capability tokens for one runtime; holds the replay cache. */
@@ -55,12 +59,26 @@ export class CapabilityVerifier {
   readonly #max: number;
   /** `kid:jti` → expiry (s); insertion order is roughly expiry order. */
   readonly #seen = new Map<string, number>();
+  /**
+   * Read tokens that passed every check, by their exact text → the last second they are
+   * accepted (expiry + skew). A Backend reuses one read token for up to a minute, so all but
+   * the first request skip the signature check (issue 15: it was half the runtime's CPU per
+   * proxied read). Mutating tokens are never cached: each is single-use (replay cache).
+   */
+  readonly #reads = new Map<string, number>();
+  readonly #readMax: number;
 
   constructor(runtimeId: string, keys: TrustedKey[], opts: VerifierOptions = {}) {
     this.#runtimeId = runtimeId;
     this.#keys = new Map(keys.map((k) => [k.kid, k]));
     this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#max = opts.replayCacheMax ?? DEFAULT_REPLAY_CACHE_MAX;
+    this.#readMax = opts.readCacheMax ?? DEFAULT_READ_CACHE_MAX;
+  }
+
+  /** Read tokens remembered as verified right now. */
+  get cachedReads(): number {
+    return this.#reads.size;
   }
 
   /** Number of trusted keys. */
@@ -73,6 +91,12 @@ export class CapabilityVerifier {
    * Never throws; the caller answers 401 with no detail.
    */
   async verify(token: string, method: string, pathWithQuery: string): Promise<boolean> {
+    const until = this.#reads.get(token);
+    if (until !== undefined) {
+      if (this.#now() < until) return READ_METHODS.has(method);
+      this.#reads.delete(token);
+      return false; // expired: a full check would refuse it too
+    }
     let kid: unknown;
     try {
       kid = decodeProtectedHeader(token).kid;
@@ -100,10 +124,27 @@ export class CapabilityVerifier {
     if (typeof jti !== "string" || jti.length === 0 || jti.length > 128) return false;
     if (exp - iat > CAPABILITY_MAX_LIFE_SEC || iat > now + CAPABILITY_SKEW_SEC) return false;
     const read = READ_METHODS.has(method);
-    if (p.scope === "read") return read && p.htm === undefined && p.htu === undefined;
+    if (p.scope === "read") {
+      const ok = read && p.htm === undefined && p.htu === undefined;
+      if (ok) this.#rememberRead(token, exp + CAPABILITY_SKEW_SEC, now);
+      return ok;
+    }
     if (p.htm !== method || p.htu !== pathWithQuery) return false;
     if (read) return true;
     return this.#firstUse(`${trusted.kid}:${jti}`, exp, now);
+  }
+
+  /** Keeps a verified read token until `until` (s); bounded, expired entries go first. */
+  #rememberRead(token: string, until: number, now: number) {
+    if (this.#readMax <= 0) return;
+    if (this.#reads.size >= this.#readMax) {
+      for (const [t, u] of this.#reads) if (u < now) this.#reads.delete(t);
+      // Still full of live tokens (many Backends?): forget the oldest; it is verified again.
+      while (this.#reads.size >= this.#readMax) {
+        this.#reads.delete(this.#reads.keys().next().value!);
+      }
+    }
+    this.#reads.set(token, until);
   }
 
   /** Records a mutating jti; false when it was seen (replay) or the cache is full of live ones. */
@@ -118,4 +159,16 @@ export class CapabilityVerifier {
     this.#seen.set(key, exp);
     return true;
   }
+}
+
+/**
+ * The path with query of a request URL as `URL.pathname + URL.search` gives it, without
+ * parsing the URL again (the request's URL is already normalised by the server).
+ */
+export function pathWithQuery(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const hash = url.indexOf("#", start);
+  const p = hash < 0 ? url.slice(start) : url.slice(start, hash);
+  return p.endsWith("?") ? p.slice(0, -1) : p;
 }

@@ -25,7 +25,7 @@ import {
 } from "../shared/mod.ts";
 import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
-import type { CapabilityVerifier } from "./capability.ts";
+import { type CapabilityVerifier, pathWithQuery } from "./capability.ts";
 
 export interface RuntimeServerOptions {
   runtime: Runtime;
@@ -82,8 +82,7 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
       let ok = false;
       if (m && token !== undefined) ok = await secretsEqual(m[1], token);
       if (!ok && m && trust !== undefined) {
-        const u = new URL(c.req.url);
-        ok = await trust.verify(m[1], c.req.method, u.pathname + u.search);
+        ok = await trust.verify(m[1], c.req.method, pathWithQuery(c.req.url));
       }
       if (!ok) {
         return errorResponse(

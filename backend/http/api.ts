@@ -32,7 +32,8 @@ import {
 } from "../../shared/mod.ts";
 import { type OpenStreams, proxyEvents } from "./events_proxy.ts";
 import type { LiveHub } from "./live_hub.ts";
-import { type RuntimeHandle, type RuntimeRegistry } from "../registry/mod.ts";
+import { JsonBody, type RuntimeHandle, type RuntimeRegistry } from "../registry/mod.ts";
+import type { Context } from "hono";
 
 export interface ApiDeps {
   registry: RuntimeRegistry;
@@ -205,6 +206,15 @@ const routes = {
   }),
 };
 
+/**
+ * A handler's JSON answer: bytes a remote runtime sent go out as they are (the lean proxy
+ * path, issue 15); an object is serialised once.
+ */
+// deno-lint-ignore no-explicit-any
+function reply(c: Context, body: JsonBody | object, status: 200): any {
+  return body instanceof JsonBody ? body.response(status) : c.json(body, status);
+}
+
 /** Turns a failed request validation into the typed error shape. */
 export function validationHook(
   result: { success: boolean; error?: unknown },
@@ -258,7 +268,7 @@ export function registerApiRoutes(app: OpenAPIHono, deps: ApiDeps): void {
 
   app.openapi(routes.getWorker, async (c) => {
     const p = c.req.valid("param");
-    return c.json({ worker: await target(p).getWorker(p.worker_id) }, 200);
+    return reply(c, await target(p).workerEnvelope(p.worker_id), 200);
   });
 
   app.openapi(routes.input, async (c) => {
@@ -318,7 +328,7 @@ export function registerApiRoutes(app: OpenAPIHono, deps: ApiDeps): void {
   app.openapi(routes.transcript, async (c) => {
     const p = c.req.valid("param");
     const q = c.req.valid("query");
-    return c.json(await target(p).transcript(p.worker_id, q.after, q.limit), 200);
+    return reply(c, await target(p).transcriptEnvelope(p.worker_id, q.after, q.limit), 200);
   });
 
   app.openapi(routes.live, (c) => {

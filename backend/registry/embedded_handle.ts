@@ -65,6 +65,10 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
     return Promise.resolve().then(() => this.runtime.getWorker(workerId));
   }
 
+  async workerEnvelope(workerId: string): Promise<{ worker: WorkerDetail }> {
+    return { worker: await this.getWorker(workerId) };
+  }
+
   createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
     return this.runtime.createWorker(req);
   }
@@ -103,6 +107,10 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
 
   transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage> {
     return this.runtime.transcript(workerId, after, limit);
+  }
+
+  transcriptEnvelope(workerId: string, after: number, limit: number): Promise<TranscriptPage> {
+    return this.transcript(workerId, after, limit);
   }
 
   events(

@@ -37,6 +37,7 @@ import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import { followEvents, type UpstreamLease } from "./remote_events.ts";
 import type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
 import type { CapabilityMinter } from "./capability.ts";
+import type { JsonBody } from "./json_body.ts";
 
 export interface RemoteHandleOptions {
   /** Per-request timeout for the remote client, ms. */
@@ -329,7 +330,10 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
 
   /** Runs a call on the ready client and learns from a transport failure. */
   async #call<T>(fn: (c: RemoteRuntimeClient) => Promise<T>): Promise<T> {
-    const { conn, client } = await this.#ready();
+    const now = this.#conn;
+    const { conn, client } = this.#state === "ready" && !this.#removed && now.client
+      ? { conn: now, client: now.client } // the common case, without another await
+      : await this.#ready();
     try {
       return await fn(client);
     } catch (e) {
@@ -371,7 +375,9 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     try {
       const r = await this.#call((c) => c.listWorkers(signal, status));
-      const workers = r.workers.map((w) => ({ ...w, runtime_id: this.runtimeId }));
+      // Freshly parsed objects of our own: the runtime id is set in place, not copied.
+      const workers = r.workers;
+      for (const w of workers) w.runtime_id = this.runtimeId;
       if (!status) this.#lastKnown = workers.slice(0, LAST_KNOWN_MAX);
       return {
         workers,
@@ -406,6 +412,11 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
 
   async getWorker(workerId: string): Promise<WorkerDetail> {
     return this.#own(await this.#call((c) => c.getWorker(workerId)));
+  }
+
+  /** The runtime's `{worker}` bytes as they came (identity and shape checked by the client). */
+  workerEnvelope(workerId: string): Promise<JsonBody> {
+    return this.#call((c) => c.getWorkerBody(workerId));
   }
 
   async createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
@@ -448,6 +459,10 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     return this.#call((c) => c.transcript(workerId, after, limit));
   }
 
+  transcriptEnvelope(workerId: string, after: number, limit: number): Promise<JsonBody> {
+    return this.#call((c) => c.transcriptBody(workerId, after, limit));
+  }
+
   /**
    * The worker's events through whichever client is current: an edit hands the stream over
    * to the new endpoint from the last forwarded seq, a delete ends it with `runtime_removed`,
@@ -488,6 +503,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     const old = this.#conn;
     this.#conn = this.#connect(cfg);
     old.retired.abort();
+    old.client?.close(); // calls in flight finish; it keeps no connection afterwards
     this.#verified = false;
     this.#lastKnown = null;
     this.#summary = null;
@@ -504,6 +520,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     this.#removed = true;
     clearTimeout(this.#timer);
     this.#conn.retired.abort();
+    this.#conn.client?.close();
   }
 
   /** The Backend is stopping: streams end with `shutdown`. */

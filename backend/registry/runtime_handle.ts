@@ -17,6 +17,7 @@ import type {
   WorkerStatus,
   WorkerSummary,
 } from "../../shared/mod.ts";
+import type { JsonBody } from "./json_body.ts";
 
 /** A frame of a browser-facing event stream: a worker event or a `stream.*` control frame. */
 export type StreamFrame = WorkerEvent | ControlFrame;
@@ -35,6 +36,11 @@ export interface RuntimeHandle {
   /** The runtime's workers, or only those with `status` (filtered by the runtime). */
   listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList>;
   getWorker(workerId: string): Promise<WorkerDetail>;
+  /**
+   * `{worker}` as the browser gets it. A remote runtime's answer is passed on as the bytes it
+   * sent ({@link JsonBody}, the lean proxy path); the embedded one is the object.
+   */
+  workerEnvelope(workerId: string): Promise<JsonBody | { worker: WorkerDetail }>;
   createWorker(req: CreateWorkerRequest): Promise<WorkerDetail>;
   input(workerId: string, text: string): Promise<Ack>;
   cancel(workerId: string): Promise<Ack>;
@@ -47,6 +53,12 @@ export interface RuntimeHandle {
   /** Removes a stopped worker and its log. */
   deleteWorker(workerId: string): Promise<{ worker_id: string }>;
   transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage>;
+  /** The transcript page as the browser gets it (bytes from a remote, like the worker). */
+  transcriptEnvelope(
+    workerId: string,
+    after: number,
+    limit: number,
+  ): Promise<JsonBody | TranscriptPage>;
   /**
    * Events with `seq > after`, then live, until `signal` aborts. Remote handles
    * reconnect on their own and report it with `stream.reconnecting` / `stream.resumed`.
