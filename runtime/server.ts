@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import {
   ApiError,
+  bearerToken,
   CreateWorkerRequestSchema,
   errorResponse,
   EventsQuerySchema,
@@ -75,14 +76,13 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
   if (opts.token !== undefined || opts.trust !== undefined) {
     const { token, trust } = opts;
     app.use("*", async (c, next) => {
-      const h = c.req.header("authorization") ?? "";
-      const m = /^Bearer (.+)$/.exec(h);
+      const bearer = bearerToken(c.req.header("authorization"));
       // Either credential is enough: the static bearer token or a capability token bound
       // to this very request (DESIGN §8). No detail on why a token was refused.
       let ok = false;
-      if (m && token !== undefined) ok = await secretsEqual(m[1], token);
-      if (!ok && m && trust !== undefined) {
-        ok = await trust.verify(m[1], c.req.method, pathWithQuery(c.req.url));
+      if (bearer !== null && token !== undefined) ok = await secretsEqual(bearer, token);
+      if (!ok && bearer !== null && trust !== undefined) {
+        ok = await trust.verify(bearer, c.req.method, pathWithQuery(c.req.url));
       }
       if (!ok) {
         return errorResponse(

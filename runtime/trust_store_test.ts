@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { loadOrCreateBackendKey } from "../backend/registry/capability.ts";
+import { formatPublicKey } from "../shared/capability.ts";
 import { readTrustFile, trustAdd, TrustError, trustList, trustRevoke } from "./trust_store.ts";
+
+/** A fresh Ed25519 public key in the form `--trust-key` takes (the runtime never mints keys). */
+async function newPublicKey(): Promise<string> {
+  const pair = await crypto.subtle.generateKey("Ed25519", true, ["sign", "verify"]);
+  const jwk = await crypto.subtle.exportKey("jwk", (pair as CryptoKeyPair).publicKey);
+  return formatPublicKey(jwk.x!);
+}
 
 const refused = (fn: () => Promise<unknown>, re: RegExp) =>
   assert.rejects(fn, (e) => e instanceof TrustError && re.test(e.message));
@@ -9,10 +16,7 @@ Deno.test("trust store: add, --replace guard, revoke with history, revoked never
   const dir = await Deno.makeTempDir();
   try {
     const keys: string[] = [];
-    for (const n of ["a", "b"]) {
-      await Deno.mkdir(`${dir}/${n}`);
-      keys.push((await loadOrCreateBackendKey(`${dir}/${n}`)).publicKey);
-    }
+    for (let i = 0; i < 2; i++) keys.push(await newPublicKey());
     const path = `${dir}/data/trusted-keys.json`;
     assert.match(await trustAdd(path, keys[0]), /^trusted /);
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);

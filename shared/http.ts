@@ -12,6 +12,16 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Header every Runtime answer carries with its own id (DESIGN §4), checked by the Backend. */
 export const RUNTIME_ID_HEADER = "yoi-runtime-id";
 
+/**
+ * The credential of an `Authorization: Bearer …` header, or null. One parser for the Runtime
+ * and the Backend: the scheme is case-insensitive (RFC 9110 §11.1), spaces or tabs separate
+ * it from the token, surrounding whitespace is ignored.
+ */
+export function bearerToken(header: string | null | undefined): string | null {
+  const m = /^Bearer[ \t]+(\S+)$/i.exec((header ?? "").trim());
+  return m ? m[1] : null;
+}
+
 /** A JSON response with the error body of DESIGN §5. */
 export function errorResponse(err: ApiError, headers?: HeadersInit): Response {
   return Response.json(err.toBody() satisfies ErrorBody, { status: err.status, headers });

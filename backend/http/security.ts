@@ -8,7 +8,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../shared/errors.ts";
-import { errorResponse, isLoopbackHost, secretsEqual } from "../../shared/http.ts";
+import { bearerToken, errorResponse, isLoopbackHost, secretsEqual } from "../../shared/http.ts";
 import type { AdminSessions } from "./admin_session.ts";
 import { readCookie, SESSION_COOKIE } from "../../shared/session_cookie.ts";
 
@@ -157,9 +157,8 @@ export function adminTokenGuard(
     const req = c.req.raw;
     const path = new URL(req.url).pathname;
     if (opts.isPublic?.(path, req.method)) return await next();
-    const header = req.headers.get("authorization") ?? "";
-    const m = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
-    let ok = m !== null && await secretsEqual(m[1].trim(), token);
+    const bearer = bearerToken(req.headers.get("authorization"));
+    let ok = bearer !== null && await secretsEqual(bearer, token);
     if (ok) PRINCIPALS.set(req, "admin-token");
     if (!ok && opts.sessions) {
       const session = await opts.sessions.touch(

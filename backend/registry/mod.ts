@@ -10,5 +10,6 @@ export { JsonBody } from "./json_body.ts";
 export { probeRemote } from "./probe.ts";
 export { RuntimeRegistry } from "./registry.ts";
 export { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
-export { DEFAULT_HEALTH_INTERVAL_MS, RemoteRuntimeHandle } from "./remote_handle.ts";
+export { DEFAULT_HEALTH_INTERVAL_MS } from "./health.ts";
+export { RemoteRuntimeHandle } from "./remote_handle.ts";
 export { type RuntimeHandle, type StreamFrame, type WorkerList } from "./runtime_handle.ts";

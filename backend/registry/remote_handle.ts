@@ -14,9 +14,6 @@ import {
   type CreateWorkerRequest,
   type Diagnostic,
   diagnostic,
-  type HealthCheck,
-  PROTOCOL_NAME,
-  PROTOCOL_VERSION,
   type RestoreResult,
   type RuntimeEntry,
   type RuntimeHealth,
@@ -34,10 +31,11 @@ import {
   type TokenRefPolicy,
 } from "../settings/mod.ts";
 import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
+import { compatibilityProblems, HealthRecord, HealthSchedule, stateOf } from "./health.ts";
 import { followEvents, type UpstreamLease } from "./remote_events.ts";
+import { ownedBy } from "./remote_shapes.ts";
 import type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
 import type { CapabilityMinter } from "./capability.ts";
-import type { JsonBody } from "./json_body.ts";
 
 export interface RemoteHandleOptions {
   /** Per-request timeout for the remote client, ms. */
@@ -54,38 +52,10 @@ export interface RemoteHandleOptions {
   onChange?: () => void;
 }
 
-/** Default pause between periodic health checks (DESIGN §10). */
-export const DEFAULT_HEALTH_INTERVAL_MS = 15_000;
-/** Failed checks in a row before the interval starts doubling. */
-const BACKOFF_AFTER_FAILURES = 5;
-/** Ceiling of the doubled interval. */
-const MAX_BACKOFF_MS = 60_000;
 /** A check that ended this recently answers an inline re-check (no storm of checks). */
 const RECHECK_FRESH_MS = 250;
-/** Checks kept per runtime for the settings page. */
-const HISTORY_MAX = 20;
 /** Last-known workers kept for `stale` listing of an unreachable runtime. */
 const LAST_KNOWN_MAX = 10_000;
-
-/** Checks a summary against the configured id and protocol; returns problems found. */
-export function compatibilityProblems(configuredId: string, s: RuntimeSummary): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  if (s.runtime_id !== configuredId) {
-    out.push(diagnostic(
-      "runtime_id_mismatch",
-      `The endpoint configured for runtime ${configuredId} answers as runtime ${s.runtime_id}; ` +
-        `it points at another runtime.`,
-    ));
-  }
-  if (s.protocol.name !== PROTOCOL_NAME || s.protocol.version !== PROTOCOL_VERSION) {
-    out.push(diagnostic(
-      "runtime_protocol_unsupported",
-      `Runtime ${configuredId} speaks ${s.protocol.name}/${s.protocol.version}; ` +
-        `this Backend speaks ${PROTOCOL_NAME}/${PROTOCOL_VERSION}.`,
-    ));
-  }
-  return out;
-}
 
 /** The client of one configuration; retired (streams move on) when the config changes. */
 interface Connection {
@@ -104,18 +74,13 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   /** Why the runtime is not ready (the error a refused call answers with). */
   #reason: ApiError | null = null;
   #summary: RuntimeSummary | null = null;
-  #lastCheckedAt: string | null = null;
-  #lastOkAt: string | null = null;
-  #latencyMs: number | null = null;
-  #history: HealthCheck[] = [];
+  readonly #health = new HealthRecord();
   /** Was `ready` at least once with the current configuration. */
   #verified = false;
   #lastKnown: WorkerSummary[] | null = null;
   #inflight: Promise<void> | null = null;
   #lastCheckEnded = 0;
-  #failures = 0;
-  #intervalMs = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #schedule = new HealthSchedule(() => this.check(), () => this.#health.failures);
   #removed = false;
   /** Removed because the Backend is stopping, not because the connection was deleted. */
   #shuttingDown = false;
@@ -144,11 +109,11 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   health(): RuntimeHealth {
     return {
       state: this.#state,
-      last_checked_at: this.#lastCheckedAt,
-      last_ok_at: this.#lastOkAt,
-      latency_ms: this.#latencyMs,
+      last_checked_at: this.#health.lastCheckedAt,
+      last_ok_at: this.#health.lastOkAt,
+      latency_ms: this.#health.latencyMs,
       worker_count: this.#state === "ready" ? this.#summary?.worker_count ?? null : null,
-      health_history: [...this.#history],
+      health_history: [...this.#health.history],
     };
   }
 
@@ -181,28 +146,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
    * them off. After 5 failures in a row the interval doubles per failure up to 60 s.
    */
   startHealth(intervalMs: number): void {
-    this.#intervalMs = intervalMs;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (intervalMs > 0) this.#tick();
-  }
-
-  #tick(): void {
-    if (this.#removed || this.#intervalMs <= 0) return;
-    this.check().finally(() => {
-      if (this.#removed || this.#intervalMs <= 0) return;
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => this.#tick(), this.#nextDelay());
-      Deno.unrefTimer(this.#timer as unknown as number);
-    });
-  }
-
-  #nextDelay(): number {
-    const over = this.#failures - BACKOFF_AFTER_FAILURES + 1;
-    const base = over > 0
-      ? Math.min(this.#intervalMs * 2 ** over, Math.max(MAX_BACKOFF_MS, this.#intervalMs))
-      : this.#intervalMs;
-    return Math.round(base * (0.8 + Math.random() * 0.4));
+    this.#schedule.start(intervalMs);
   }
 
   async #runCheck(): Promise<void> {
@@ -243,22 +187,9 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   /** Stores one check's outcome in the state, the timestamps and the history. */
   #record(conn: Connection, state: RuntimeState, reason: ApiError | null, latency: number | null) {
     if (conn !== this.#conn) return;
-    const at = new Date().toISOString();
-    this.#lastCheckedAt = at;
-    this.#latencyMs = latency === null ? null : Math.round(latency * 10) / 10;
-    if (state === "ready") {
-      this.#lastOkAt = at;
-      this.#verified = true;
-    }
-    this.#history.unshift({
-      at,
-      state,
-      latency_ms: this.#latencyMs,
-      code: reason?.code ?? null,
-    });
-    if (this.#history.length > HISTORY_MAX) this.#history.length = HISTORY_MAX;
+    if (state === "ready") this.#verified = true;
     const changed = this.#setState(state, reason);
-    this.#failures = state === "ready" ? 0 : changed ? 1 : this.#failures + 1;
+    this.#health.record(state, reason?.code ?? null, latency, changed);
     this.#opts.onChange?.();
   }
 
@@ -330,10 +261,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
 
   /** Runs a call on the ready client and learns from a transport failure. */
   async #call<T>(fn: (c: RemoteRuntimeClient) => Promise<T>): Promise<T> {
-    const now = this.#conn;
-    const { conn, client } = this.#state === "ready" && !this.#removed && now.client
-      ? { conn: now, client: now.client } // the common case, without another await
-      : await this.#ready();
+    const { conn, client } = await this.#ready();
     try {
       return await fn(client);
     } catch (e) {
@@ -375,9 +303,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     try {
       const r = await this.#call((c) => c.listWorkers(signal, status));
-      // Freshly parsed objects of our own: the runtime id is set in place, not copied.
-      const workers = r.workers;
-      for (const w of workers) w.runtime_id = this.runtimeId;
+      const workers = ownedBy(r.workers, this.runtimeId);
       if (!status) this.#lastKnown = workers.slice(0, LAST_KNOWN_MAX);
       return {
         workers,
@@ -414,11 +340,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     return this.#own(await this.#call((c) => c.getWorker(workerId)));
   }
 
-  /** The runtime's `{worker}` bytes as they came (identity and shape checked by the client). */
-  workerEnvelope(workerId: string): Promise<JsonBody> {
-    return this.#call((c) => c.getWorkerBody(workerId));
-  }
-
+  workerEnvelope = (id: string) => this.#call((c) => c.getWorkerBody(id));
   async createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
     return this.#own(await this.#call((c) => c.createWorker(req)));
   }
@@ -459,10 +381,8 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     return this.#call((c) => c.transcript(workerId, after, limit));
   }
 
-  transcriptEnvelope(workerId: string, after: number, limit: number): Promise<JsonBody> {
-    return this.#call((c) => c.transcriptBody(workerId, after, limit));
-  }
-
+  transcriptEnvelope = (id: string, after: number, limit: number) =>
+    this.#call((c) => c.transcriptBody(id, after, limit));
   /**
    * The worker's events through whichever client is current: an edit hands the stream over
    * to the new endpoint from the last forwarded seq, a delete ends it with `runtime_removed`,
@@ -503,24 +423,22 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     const old = this.#conn;
     this.#conn = this.#connect(cfg);
     old.retired.abort();
-    old.client?.close(); // calls in flight finish; it keeps no connection afterwards
     this.#verified = false;
     this.#lastKnown = null;
     this.#summary = null;
-    this.#failures = 0;
+    this.#health.failures = 0;
     if (this.#conn.client) this.#setState("connecting", null);
     else this.#setState("unconfigured", this.#conn.setupError);
     this.#opts.onChange?.();
-    if (this.#intervalMs > 0) this.startHealth(this.#intervalMs);
+    if (this.#schedule.intervalMs > 0) this.#schedule.start(this.#schedule.intervalMs);
     else this.check().catch(() => {});
   }
 
   /** Takes the runtime out of service: calls get `runtime_not_found`, streams end. */
   remove(): void {
     this.#removed = true;
-    clearTimeout(this.#timer);
+    this.#schedule.stop();
     this.#conn.retired.abort();
-    this.#conn.client?.close();
   }
 
   /** The Backend is stopping: streams end with `shutdown`. */
@@ -537,6 +455,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
       setupError: null,
       retired: new AbortController(),
     };
+    conn.retired.signal.onabort = () => conn.client?.close(); // in-flight calls still finish
     try {
       const token = cfg.token_ref
         ? resolveTokenRef(cfg.token_ref, {
@@ -574,25 +493,5 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
 
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
-  }
-}
-
-/** The state a failed check or call puts the runtime in. */
-function stateOf(e: ApiError): RuntimeState {
-  switch (e.code) {
-    case "remote_runtime_auth_failed":
-      return "auth_failed";
-    case "runtime_id_mismatch":
-    case "runtime_protocol_unsupported":
-    case "remote_runtime_malformed_response":
-    case "remote_runtime_unsupported":
-      return "incompatible";
-    case "token_ref_unresolved":
-    case "token_ref_not_allowed":
-    case "endpoint_not_allowed":
-    case "invalid_token_ref":
-      return "unconfigured";
-    default:
-      return "unreachable";
   }
 }

@@ -244,7 +244,6 @@ Deno.test("crash safety: a writer SIGKILLed at random points 100 times never lea
       `  ${LANES * KILLS_PER_LANE} kills, ${progressed} after progress, ` +
         `${tmpLeft} temp files left by kills, ${ms.toFixed(0)} ms`,
     );
-    assert.ok(ms < 60_000, "bounded");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

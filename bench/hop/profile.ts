@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { summarizeProfile } from "../cpuprofile.ts";
+import { renderProfile, summarizeProfile } from "../cpuprofile.ts";
 import { backend, backendKey, BEARER, post, type Proc, runtime, stopAll } from "./setup.ts";
 import { wrk } from "./wrk.ts";
 
@@ -95,15 +95,7 @@ try {
     } catch { /* not profiled */ }
     if (!file) continue;
     const s = summarizeProfile(JSON.parse(await Deno.readTextFile(file)), Number(args.values.top));
-    console.log(`\n## ${who}: busy ${s.busyMs.toFixed(0)} ms of ${s.totalMs.toFixed(0)} ms`);
-    console.log("\nby origin:");
-    for (const o of s.origins.slice(0, 15)) {
-      console.log(`  ${o.share.toFixed(1).padStart(5)}%  ${o.name}`);
-    }
-    console.log("\ntop functions (self):");
-    for (const f of s.functions) {
-      console.log(`  ${f.share.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
-    }
+    console.log(`\n## ${who}\n${renderProfile(s)}`);
   }
 } finally {
   await stopAll();

@@ -209,6 +209,8 @@ browserTest(
     await input.fill(phrase);
     await input.press("Enter");
     await waitForStatus(page, "busy");
+    // The badge and the button follow the same stream; wait for the button's render too.
+    await cancel.waitFor({ timeout: WAIT });
     assert.equal(await send.count(), 0, "Send turns into Cancel while busy");
     assert.equal(await cancel.isEnabled(), true, "Cancel is enabled while busy");
     await log.getByText("Turn 1 completed.").waitFor({ timeout: WAIT });
