@@ -80,11 +80,82 @@ const latin1 = new TextDecoder("latin1");
 /** Deadline resolution: requests time out at most this much late. */
 const SWEEP_MS = 10;
 
-/** One request in flight, as the deadline sweep sees it. */
-interface Flight {
-  deadline: number;
-  timedOut: boolean;
-  abort: () => void;
+/** One request in flight: its deadline, and what to cancel when it passes or the caller aborts. */
+class Flight {
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  timedOut = false;
+  /** A byte of the answer arrived (a request that got one is never sent again). */
+  answered = false;
+  conn: Conn | null = null;
+  cancelWait: (() => void) | null = null;
+
+  constructor(timeoutMs: number, signal: AbortSignal | undefined) {
+    this.deadline = Date.now() + timeoutMs;
+    this.signal = signal;
+  }
+
+  get stopped(): boolean {
+    return this.timedOut || (this.signal?.aborted ?? false);
+  }
+
+  /** The deadline passed or the caller aborted: break the connection or stop waiting. */
+  abort() {
+    this.conn?.close();
+    this.cancelWait?.();
+  }
+
+  /** The caller's signal fired (an EventListener object: no closure per request). */
+  handleEvent() {
+    this.abort();
+  }
+
+  /** The error a failure becomes, by what stopped the request first. */
+  fail(e: unknown): HttpPoolError {
+    if (this.timedOut) return new HttpPoolError("timeout", e);
+    if (this.signal?.aborted) return new HttpPoolError("aborted", e);
+    return e instanceof HttpPoolError ? e : new HttpPoolError("reset", e);
+  }
+}
+
+/** A response's status line and headers. */
+interface Head {
+  status: number;
+  http11: boolean;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Map<string, string>;
+}
+
+/**
+ * Parses a response head (status line and header lines, without the final CRLFCRLF) given as
+ * a latin1 string; scans with indexOf instead of splitting, so a head costs a few strings.
+ */
+export function parseHead(h: string): Head {
+  if (!h.startsWith("HTTP/1.") || h.length < 12) throw new HttpPoolError("malformed");
+  const minor = h.charCodeAt(7);
+  const d0 = h.charCodeAt(9) - 48, d1 = h.charCodeAt(10) - 48, d2 = h.charCodeAt(11) - 48;
+  const next = h.length > 12 ? h.charCodeAt(12) : 32;
+  if (
+    (minor !== 48 && minor !== 49) || h.charCodeAt(8) !== 32 || d0 < 0 || d0 > 9 || d1 < 0 ||
+    d1 > 9 || d2 < 0 || d2 > 9 || (next !== 32 && next !== 13)
+  ) throw new HttpPoolError("malformed");
+  const headers = new Map<string, string>();
+  for (let pos = h.indexOf("\r\n", 12); pos >= 0;) {
+    const start = pos + 2;
+    let end = h.indexOf("\r\n", start);
+    if (end < 0) end = h.length;
+    const colon = h.indexOf(":", start);
+    if (colon <= start || colon >= end) throw new HttpPoolError("malformed");
+    const name = h.slice(start, colon).trim().toLowerCase();
+    let vs = colon + 1, ve = end;
+    while (vs < ve && (h.charCodeAt(vs) === 32 || h.charCodeAt(vs) === 9)) vs++;
+    while (ve > vs && (h.charCodeAt(ve - 1) === 32 || h.charCodeAt(ve - 1) === 9)) ve--;
+    const value = h.slice(vs, ve);
+    const had = headers.get(name);
+    headers.set(name, had === undefined ? value : `${had}, ${value}`);
+    pos = end < h.length ? end : -1;
+  }
+  return { status: d0 * 100 + d1 * 10 + d2, http11: minor === 49, headers };
 }
 
 /** Bytes as a latin1 string; small heads without a decoder call. */
@@ -110,10 +181,28 @@ class Conn {
   uses = 0;
   /** A read started when the connection went idle, to notice a close by the server. */
   pending: Promise<number | null> | null = null;
+  /** Called when the idle read ends while still idle: the peer closed or spoke unasked. */
+  readonly #retire: (c: Conn) => void;
 
-  constructor(raw: Deno.Conn) {
+  constructor(raw: Deno.Conn, retire: (c: Conn) => void) {
     this.raw = raw;
+    this.#retire = retire;
   }
+
+  /** Starts the read the next answer will come from (made once per connection, not per use). */
+  watch() {
+    this.pending = this.raw.read(this.buf).then(this.#settled, this.#failed);
+  }
+
+  readonly #settled = (n: number | null): number | null => {
+    if (this.idle) this.#retire(this);
+    return n;
+  };
+
+  readonly #failed = (): null => {
+    if (this.idle) this.#retire(this);
+    return null;
+  };
 
   close() {
     if (this.dead) return;
@@ -187,61 +276,45 @@ export class HttpPool {
   /** Sends one request; resolves with the whole answer, or throws {@link HttpPoolError}. */
   async request(req: PoolRequest): Promise<PoolResponse> {
     const idempotent = req.method === "GET" || req.method === "HEAD";
-    let current: Conn | null = null;
-    let cancelWait: (() => void) | null = null;
-    const flight: Flight = {
-      deadline: Date.now() + req.timeoutMs,
-      timedOut: false,
-      abort: () => {
-        current?.close();
-        cancelWait?.();
-      },
-    };
+    const flight = new Flight(req.timeoutMs, req.signal);
     this.#track(flight);
-    const signal = req.signal;
-    signal?.addEventListener("abort", flight.abort);
-    const stopped = () => flight.timedOut || (signal?.aborted ?? false);
-    const fail = (e: unknown): HttpPoolError => {
-      if (flight.timedOut) return new HttpPoolError("timeout", e);
-      if (signal?.aborted) return new HttpPoolError("aborted", e);
-      return e instanceof HttpPoolError ? e : new HttpPoolError("reset", e);
-    };
+    req.signal?.addEventListener("abort", flight);
     try {
       for (let attempt = 0;; attempt++) {
-        if (stopped()) throw fail(null);
+        if (flight.stopped) throw flight.fail(null);
         let conn = attempt === 0 ? this.#takeIdle() : null;
         if (conn === null) {
           try {
-            conn = await this.#connect(attempt > 0, (cancel) => cancelWait = cancel);
+            conn = await this.#connect(attempt > 0, flight);
           } catch (e) {
-            throw fail(e);
+            throw flight.fail(e);
           } finally {
-            cancelWait = null;
+            flight.cancelWait = null;
           }
         }
-        current = conn;
-        if (stopped()) {
+        flight.conn = conn;
+        if (flight.stopped) {
           this.#release(conn, false);
-          throw fail(null);
+          throw flight.fail(null);
         }
         const reused = conn.uses++ > 0;
-        let answered = false;
         try {
           await writeAll(conn.raw, this.#encodeRequest(conn, req));
-          return await this.#readResponse(conn, req, () => answered = true);
+          return await this.#readResponse(conn, req, flight);
         } catch (e) {
           this.#release(conn, false);
-          current = null;
+          flight.conn = null;
           // The server closed a kept-alive connection before answering: retry once, only
           // when repeating the request cannot change anything.
-          const stale = reused && !answered && !(e instanceof HttpPoolError) && !stopped();
+          const stale = reused && !flight.answered && !(e instanceof HttpPoolError) &&
+            !flight.stopped;
           if (stale && idempotent && attempt === 0) continue;
-          throw fail(e);
+          throw flight.fail(e);
         }
       }
     } finally {
       this.#flights.delete(flight);
-      signal?.removeEventListener("abort", flight.abort);
+      req.signal?.removeEventListener("abort", flight);
     }
   }
 
@@ -295,7 +368,7 @@ export class HttpPool {
     return this.#idle.length;
   }
 
-  async #readResponse(conn: Conn, req: PoolRequest, answered: () => void): Promise<PoolResponse> {
+  async #readResponse(conn: Conn, req: PoolRequest, flight: Flight): Promise<PoolResponse> {
     const max = req.maxBytes ?? DEFAULT_MAX_BYTES;
     for (;;) {
       // The head: up to the first CRLFCRLF.
@@ -306,29 +379,21 @@ export class HttpPool {
           if (conn.end > conn.start) throw new HttpPoolError("reset");
           throw new Error("connection closed before the answer");
         }
-        answered();
+        flight.answered = true;
       }
-      const lines = text(conn.buf.subarray(conn.start, headEnd)).split("\r\n");
+      const head = parseHead(text(conn.buf.subarray(conn.start, headEnd)));
       conn.start = headEnd + 4;
-      const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
-      if (!m) throw new HttpPoolError("malformed");
-      const status = Number(m[2]);
-      const headers = new Map<string, string>();
-      for (let i = 1; i < lines.length; i++) {
-        const line = lines[i];
-        const colon = line.indexOf(":");
-        if (colon <= 0) throw new HttpPoolError("malformed");
-        const name = line.slice(0, colon).trim().toLowerCase();
-        const value = line.slice(colon + 1).trim();
-        const had = headers.get(name);
-        headers.set(name, had === undefined ? value : `${had}, ${value}`);
-      }
+      const { status, headers } = head;
       if (status < 200) {
         if (status === 101 || status < 100) throw new HttpPoolError("malformed");
         continue; // 100 Continue and friends: the real answer follows
       }
-      const connection = headers.get("connection")?.toLowerCase() ?? "";
-      let keep = m[1] === "1" ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection);
+      const connection = headers.get("connection")?.toLowerCase();
+      let keep = connection === undefined
+        ? head.http11
+        : head.http11
+        ? !/\bclose\b/.test(connection)
+        : /\bkeep-alive\b/.test(connection);
       let body: Uint8Array;
       const te = headers.get("transfer-encoding");
       const cl = headers.get("content-length");
@@ -372,48 +437,48 @@ export class HttpPool {
    * A new connection, or — at the limit — the next one released (`fresh`: a new one even
    * then, for a retry). `onWait` receives the function that gives up waiting.
    */
-  async #connect(fresh: boolean, onWait: (cancel: () => void) => void): Promise<Conn> {
+  async #connect(fresh: boolean, flight: Flight): Promise<Conn> {
     if (this.#open >= this.#max) {
       if (fresh && this.#idle.length) {
         const old = this.#idle.shift()!;
         old.idle = false;
         old.close(); // take over its slot
-        return await this.#dial(onWait);
+        return await this.#dial(flight);
       } else {
         if (this.#waiters.length >= this.#maxQueue) throw new HttpPoolError("busy");
         const got = await new Promise<Conn | "slot" | null>((resolve) => {
           this.#waiters.push(resolve);
-          onWait(() => {
+          flight.cancelWait = () => {
             const i = this.#waiters.indexOf(resolve);
             if (i >= 0) this.#waiters.splice(i, 1);
             resolve(null);
-          });
+          };
         });
         if (got === null) throw new HttpPoolError("aborted");
         if (got !== "slot") {
           if (!fresh) return got;
           got.close(); // a retry wants a new connection: take over this one's slot
         }
-        return await this.#dial(onWait);
+        return await this.#dial(flight);
       }
     }
     this.#open++;
-    return await this.#dial(onWait);
+    return await this.#dial(flight);
   }
 
   /** Opens a connection in a slot already counted in `#open`. */
-  async #dial(onWait: (cancel: () => void) => void): Promise<Conn> {
+  async #dial(flight: Flight): Promise<Conn> {
     const opening = this.#tls
       ? Deno.connectTls({ hostname: this.#hostname, port: this.#port })
       : Deno.connect({ hostname: this.#hostname, port: this.#port });
     try {
       const raw = await new Promise<Deno.Conn>((resolve, reject) => {
         opening.then(resolve, reject);
-        onWait(() => reject(new HttpPoolError("aborted")));
+        flight.cancelWait = () => reject(new HttpPoolError("aborted"));
       });
       if (!this.#tls) (raw as Deno.TcpConn).setNoDelay(true);
       this.#opened++;
-      return new Conn(raw);
+      return new Conn(raw, this.#retireIdle);
     } catch (e) {
       // Given up (deadline) while connecting: a late connection is closed at once.
       opening.then((raw) => raw.close(), () => {});
@@ -439,18 +504,16 @@ export class HttpPool {
     conn.start = conn.end = 0;
     // The next answer's read starts now: the server closing the idle connection (or sending
     // anything unasked) retires it instead of failing the next request.
-    const p = conn.raw.read(conn.buf).catch(() => null);
-    conn.pending = p;
-    p.then((n) => {
-      if (!conn.idle) return; // taken by a request meanwhile: it consumes the result
-      conn.pending = null;
-      const i = this.#idle.indexOf(conn);
-      if (i >= 0) this.#idle.splice(i, 1);
-      this.#drop(conn);
-      void n;
-    });
+    conn.watch();
     this.#idle.push(conn);
   }
+
+  /** An idle connection the peer closed (or wrote to unasked): out of the idle list, closed. */
+  #retireIdle = (conn: Conn) => {
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+    this.#drop(conn);
+  };
 
   #drop(conn: Conn) {
     if (conn.dead) return;
