@@ -4,6 +4,7 @@
  * accepting anything a full check would refuse. Clocks are moved by hand.
  */
 import assert from "node:assert/strict";
+import { CompactSign } from "jose";
 import { CapabilityMinter, loadOrCreateBackendKey } from "../backend/registry/capability.ts";
 import { CAPABILITY_SKEW_SEC } from "../shared/capability.ts";
 import { CapabilityVerifier, loadTrustKey, pathWithQuery } from "./capability.ts";
@@ -95,4 +96,41 @@ Deno.test("pathWithQuery: what URL.pathname + URL.search give, without parsing t
     const url = new URL(u);
     assert.equal(pathWithQuery(url.href), url.pathname + url.search, u);
   }
+});
+
+Deno.test("claims are checked as strictly as jwtVerify would: every wrong form is refused", async () => {
+  const { key, verifier, clock } = await setup();
+  const now = clock.get();
+  const header = { alg: "Ed25519", typ: "yoi-cap+jwt", kid: key.kid };
+  const good = {
+    htm: "POST",
+    htu: "/v1/workers",
+    iss: key.kid,
+    aud: "rt",
+    iat: now,
+    exp: now + 60,
+    jti: "j-1",
+  };
+  const sign = (payload: unknown, h: Record<string, unknown> = header) =>
+    new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader(h as { alg: string }).sign(key.privateKey);
+  const post = (t: string) => verifier.verify(t, "POST", "/v1/workers");
+  assert.equal(await post(await sign(good)), true);
+  assert.equal(await post(await sign({ ...good, jti: "j-2", aud: ["x", "rt"] })), true);
+  const refused: [string, Promise<string>][] = [
+    ["another typ", sign({ ...good, jti: "a" }, { ...header, typ: "JWT" })],
+    ["no typ", sign({ ...good, jti: "b" }, { alg: "Ed25519", kid: key.kid })],
+    ["another issuer", sign({ ...good, jti: "c", iss: "someone" })],
+    ["another audience", sign({ ...good, jti: "d", aud: ["x", "y"] })],
+    ["no iat", sign({ ...good, jti: "e", iat: undefined })],
+    ["no exp", sign({ ...good, jti: "f", exp: undefined })],
+    ["iat as text", sign({ ...good, jti: "g", iat: String(now) })],
+    ["expired", sign({ ...good, jti: "h", iat: now - 100, exp: now - 40 })],
+    ["not yet valid", sign({ ...good, jti: "i", nbf: now + 100 })],
+    ["no jti", sign({ ...good, jti: undefined })],
+    ["life over 60 s", sign({ ...good, jti: "k", exp: now + 61 })],
+    ["issued in the future", sign({ ...good, jti: "l", iat: now + 31, exp: now + 61 })],
+    ["not an object", sign([good])],
+  ];
+  for (const [why, token] of refused) assert.equal(await post(await token), false, why);
 });

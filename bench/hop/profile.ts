@@ -40,7 +40,9 @@ try {
     for (const rt of rts) {
       await Promise.all(Array.from({ length: 50 }, () => make(`${rt.url}/v1/workers`)));
     }
-    target = { name: "fanout", url: `${be.url}/api/workers`, watch: { backend: be.pid } };
+    const watch: Record<string, number> = { backend: be.pid };
+    rts.forEach((r, i) => watch[`rt${i}`] = r.pid);
+    target = { name: "fanout", url: `${be.url}/api/workers`, watch };
   } else if (scenario === "input") {
     const paths: string[] = [];
     for (let i = 0; i < 256; i++) {
