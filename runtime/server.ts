@@ -10,7 +10,6 @@
 import { Hono } from "hono";
 import {
   ApiError,
-  bearerToken,
   CreateWorkerRequestSchema,
   errorResponse,
   EventsQuerySchema,
@@ -20,13 +19,13 @@ import {
   RenameWorkerRequestSchema,
   RestoreQuerySchema,
   RUNTIME_ID_HEADER,
-  secretsEqual,
   TranscriptQuerySchema,
   WorkerListQuerySchema,
 } from "../shared/mod.ts";
 import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
-import { type CapabilityVerifier, pathWithQuery } from "./capability.ts";
+import type { CapabilityVerifier } from "./capability.ts";
+import { runtimeAuth } from "./auth.ts";
 
 export interface RuntimeServerOptions {
   runtime: Runtime;
@@ -74,24 +73,7 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
   });
 
   if (opts.token !== undefined || opts.trust !== undefined) {
-    const { token, trust } = opts;
-    app.use("*", async (c, next) => {
-      const bearer = bearerToken(c.req.header("authorization"));
-      // Either credential is enough: the static bearer token or a capability token bound
-      // to this very request (DESIGN §8). No detail on why a token was refused.
-      let ok = false;
-      if (bearer !== null && token !== undefined) ok = await secretsEqual(bearer, token);
-      if (!ok && bearer !== null && trust !== undefined) {
-        ok = await trust.verify(bearer, c.req.method, pathWithQuery(c.req.url));
-      }
-      if (!ok) {
-        return errorResponse(
-          new ApiError("unauthorized", "A valid bearer token is required."),
-          { "www-authenticate": "Bearer" },
-        );
-      }
-      await next();
-    });
+    app.use("*", runtimeAuth(opts.token, opts.trust));
   }
 
   app.get(
