@@ -4,8 +4,8 @@
  *
  *   deno run -A bench/hop/profile.ts proxy|input|embedded|fanout [--seconds 6] [--top 30]
  *
- * Tokens on (the runtime trusts the Backend key). `fanout` lists `/api/workers` at c=1 over
- * 32 runtimes with 50 workers each.
+ * Tokens on (the runtime trusts the Backend key; `--bearer`: the connections use the bearer
+ * token instead). `fanout` lists `/api/workers` at c=1 over 32 runtimes with 50 workers each.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -15,7 +15,11 @@ import { wrk } from "./wrk.ts";
 
 const args = parseArgs({
   args: Deno.args,
-  options: { seconds: { type: "string", default: "6" }, top: { type: "string", default: "30" } },
+  options: {
+    seconds: { type: "string", default: "6" },
+    top: { type: "string", default: "30" },
+    bearer: { type: "boolean", default: false },
+  },
   allowPositionals: true,
 });
 const scenario = args.positionals[0] ?? "proxy";
@@ -24,7 +28,8 @@ const prof = (who: string) => [`--cpu-prof`, `--cpu-prof-dir=${tmp}/${who}`];
 const remote = (rts: Proc[]) =>
   rts.map((r, i) =>
     `[[runtimes.remote]]\nid = "${rts.length === 1 ? "a" : `fan-${i}`}"\n` +
-    `endpoint = "http://127.0.0.1:${r.port}"\n`
+    `endpoint = "http://127.0.0.1:${r.port}"\n` +
+    (args.values.bearer ? `token_ref = "env:YOI_HOP_TOKEN"\n` : "")
   ).join("\n");
 try {
   const key = await backendKey(tmp);

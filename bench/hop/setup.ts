@@ -113,7 +113,11 @@ export async function backend(
     "0",
     ...extra,
   ];
-  const { child, port, done } = await spawnListening("backend", args, {}, 30_000);
+  // A connection with `token_ref = "env:YOI_HOP_TOKEN"` uses the bearer token instead of
+  // capability tokens (to tell the token cost apart from the rest).
+  const { child, port, done } = await spawnListening("backend", args, {
+    YOI_HOP_TOKEN: TOKEN,
+  }, 30_000);
   return track(child, port, done);
 }
 
