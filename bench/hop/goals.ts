@@ -2,7 +2,9 @@
  * The goal rows of issue 15 this work targets, for the Backend of this tree ("after") and
  * of another tree ("before"), side by side in one run with the order rotated per round.
  * Each tree has its own runtime(s); tokens on (the runtimes trust the Backend key; the
- * direct baseline and nginx use the bearer token).
+ * direct baseline and nginx use the bearer token). The input row adds, for reference, each
+ * tree's Backend with a bearer `token_ref` connection (`-bearer`): the same path without a
+ * capability token minted and verified per mutation.
  * @module
  */
 import { backend, backendKey, BEARER, nginx, post, type Proc, runtime } from "./setup.ts";
@@ -15,6 +17,8 @@ interface Tree {
   dir: string;
   rt: Proc;
   be: Proc;
+  /** The same runtime through a Backend whose connection has a bearer `token_ref`. */
+  beBearer: Proc;
   wid: string;
   embeddedWid: string;
   inputScript: string;
@@ -47,6 +51,14 @@ async function tree(name: string, dir: string, tmp: string, keyFile: string): Pr
   const key = await backendKey(state, dir);
   const rt = await runtime("a", key, dir);
   const be = await backend(state, remotes([{ id: "a", port: rt.port }]), dir);
+  await Deno.mkdir(`${state}-bearer`);
+  await Deno.copyFile(keyFile, `${state}-bearer/backend-key`);
+  await Deno.chmod(`${state}-bearer/backend-key`, 0o600);
+  const beBearer = await backend(
+    `${state}-bearer`,
+    remotes([{ id: "a", port: rt.port }]) + `token_ref = "env:YOI_HOP_TOKEN"\n`,
+    dir,
+  );
   const made = await post<{ worker: { worker_id: string } }>(`${rt.url}/v1/workers`, {}, BEARER);
   const emb = await post<{ worker: { worker_id: string } }>(
     `${be.url}/api/runtimes/embedded/workers`,
@@ -66,6 +78,7 @@ async function tree(name: string, dir: string, tmp: string, keyFile: string): Pr
     dir,
     rt,
     be,
+    beBearer,
     wid: made.worker.worker_id,
     embeddedWid: emb.worker.worker_id,
     inputScript,
@@ -163,6 +176,13 @@ export async function goals(tmp: string, opts: Record<string, unknown>): Promise
         script: t.inputScript,
         watch: { proxy: t.be.pid, runtime: t.rt.pid },
       },
+      {
+        name: `${t.name}-bearer`,
+        url: t.beBearer.url,
+        headers: MUTATING,
+        script: t.inputScript,
+        watch: { proxy: t.beBearer.pid, runtime: t.rt.pid },
+      },
     ]);
     const r = await rotated(targets, 8, seconds, rounds);
     out.push(
@@ -170,12 +190,15 @@ export async function goals(tmp: string, opts: Record<string, unknown>): Promise
       `|---|---|---|---|---|---|---|`,
     );
     for (const t of trees) {
-      const d = r.get(`direct-${t.name}`)!, b = r.get(t.name)!;
-      out.push(
-        `| ${t.name} | ${d.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${
-          (b.rps / d.rps).toFixed(2)
-        } | ${fmt(b.cpuUs.proxy)} | ${fmt(b.cpuUs.runtime)} | ${b.non2xx + d.non2xx} |`,
-      );
+      const d = r.get(`direct-${t.name}`)!;
+      for (const name of [t.name, `${t.name}-bearer`]) {
+        const b = r.get(name)!;
+        out.push(
+          `| ${name} | ${d.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${
+            (b.rps / d.rps).toFixed(2)
+          } | ${fmt(b.cpuUs.proxy)} | ${fmt(b.cpuUs.runtime)} | ${b.non2xx + d.non2xx} |`,
+        );
+      }
     }
   }
 
