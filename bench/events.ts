@@ -16,8 +16,9 @@
  * added-latency difference cancels).
  * @module
  */
+import { openWebSocket } from "../shared/deno_ws.ts";
 import { cpuMs, getJson, postJson, type Procs, remotesToml, sleep } from "./procs.ts";
-import { fmtDelta, fmtMs, fmtRate, fmtRatio, type Row } from "./report.ts";
+import { fmtDelta, fmtMs, fmtRate, fmtRatio, type Row, row } from "./report.ts";
 import { round, summarize } from "./stats.ts";
 
 export interface EventsConfig {
@@ -27,6 +28,8 @@ export interface EventsConfig {
   store: "fs" | "memory";
   /** Turns per measurement (pooled). */
   repeats: number;
+  /** Unmeasured full-size turns on both paths first. */
+  warmTurns: number;
   /** Upper bound for one turn or replay to be consumed. */
   timeoutMs: number;
   /** Extra `deno run` flags for the Backend (the profiler). */
@@ -86,6 +89,8 @@ class Consumer {
     after: number,
     readonly stop: (f: Frame) => boolean,
     timeoutMs: number,
+    /** Request headers of the upgrade (the bench token for a direct subscription). */
+    readonly headers?: Record<string, string>,
   ) {
     this.result.lastSeq = after;
     this.done = new Promise((res, rej) => {
@@ -102,7 +107,7 @@ class Consumer {
   }
 
   #connect(after: number): Promise<void> {
-    const ws = new WebSocket(`${this.base}?after=${after}`);
+    const ws = openWebSocket(`${this.base}?after=${after}`, this.headers);
     this.#ws = ws;
     const opened = new Promise<void>((res, rej) => {
       ws.onopen = () => res();
@@ -208,12 +213,15 @@ export async function eventsScenario(
     const wid = (await postJson<{ worker: { worker_id: string } }>(
       `${rt.url}/v1/workers`,
       { profile: "stream" },
+      procs.auth,
     )).worker.worker_id;
+    const auth = (url: string) => url === wsDirect ? procs.auth : undefined;
     const wsDirect = `${rt.url.replace("http", "ws")}/v1/workers/${wid}/events`;
     const wsProxy = `${be.url.replace("http", "ws")}/api/runtimes/s/workers/${wid}/events`;
     const input = "x".repeat(cfg.deltas);
     const lastSeq = async () =>
-      (await getJson<{ worker: { last_seq: number } }>(`${rt.url}/v1/workers/${wid}`)).worker
+      (await getJson<{ worker: { last_seq: number } }>(`${rt.url}/v1/workers/${wid}`, procs.auth))
+        .worker
         .last_seq;
     const turnEnd = (f: Frame) =>
       f.type === "turn.completed" || f.type === "turn.failed" || f.type === "turn.cancelled";
@@ -227,14 +235,21 @@ export async function eventsScenario(
     const turn = async (which: ("direct" | "proxy")[], kind: string) => {
       const after = await lastSeq();
       const consumers = which.map((w) =>
-        new Consumer(w, w === "direct" ? wsDirect : wsProxy, after, turnEnd, cfg.timeoutMs)
+        new Consumer(
+          w,
+          w === "direct" ? wsDirect : wsProxy,
+          after,
+          turnEnd,
+          cfg.timeoutMs,
+          w === "direct" ? procs.auth : undefined,
+        )
       );
       try {
         await Promise.all(consumers.map((c) => c.opened));
         await sleep(200); // the proxy opens its upstream after the browser-side open
         const cpu0 = snap();
         const sentAt = now();
-        await postJson(`${rt.url}/v1/workers/${wid}/input`, { text: input });
+        await postJson(`${rt.url}/v1/workers/${wid}/input`, { text: input }, procs.auth);
         const results = await Promise.all(consumers.map((c) => c.done));
         const cpu1 = snap();
         const acc = cpu[kind] ??= { client: 0, backend: 0, runtime: 0, wall: 0 };
@@ -257,13 +272,13 @@ export async function eventsScenario(
 
     // Warm-up: full-size turns on both paths, not measured. A short one is not enough:
     // the first measured turn then showed a p99 several times the later ones (JIT).
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < cfg.warmTurns; i++) {
       const after = await lastSeq();
       const c = [wsDirect, wsProxy].map((u) =>
-        new Consumer("warm-up", u, after, turnEnd, cfg.timeoutMs)
+        new Consumer("warm-up", u, after, turnEnd, cfg.timeoutMs, auth(u))
       );
       await Promise.all(c.map((x) => x.opened));
-      await postJson(`${rt.url}/v1/workers/${wid}/input`, { text: input });
+      await postJson(`${rt.url}/v1/workers/${wid}/input`, { text: input }, procs.auth);
       await Promise.all(c.map((x) => x.done));
     }
 
@@ -291,7 +306,14 @@ export async function eventsScenario(
     const end = await lastSeq();
     const replay = async (url: string) => {
       const t0 = now();
-      const c = new Consumer("replay", url, startSeq, (f) => (f.seq ?? 0) >= end, cfg.timeoutMs);
+      const c = new Consumer(
+        "replay",
+        url,
+        startSeq,
+        (f) => (f.seq ?? 0) >= end,
+        cfg.timeoutMs,
+        auth(url),
+      );
       const r = await c.done;
       return (end - startSeq) / ((r.lastRecv - t0) / 1000);
     };
@@ -335,56 +357,77 @@ export async function eventsScenario(
       const lag = d.lagReconnects + p.controlFrames > 0
         ? `; direct lag-resubscribes ${d.lagReconnects}, proxy control frames ${p.controlFrames}`
         : "";
-      rows.push({
-        scenario: S,
-        metric: `${cfg.deltas} deltas ×${cfg.repeats} turns, ${label}: events/s`,
-        baseline: `direct ${fmtRate(d.eventsPerS, " ev/s")}`,
-        measured: fmtRate(p.eventsPerS, " ev/s"),
-        compare: fmtRatio(ratio),
-        target: "≥ 0.8×",
-        met: ratio >= 0.8,
-        values: {
-          direct_events_per_s: round(d.eventsPerS, 0),
-          proxy_events_per_s: round(p.eventsPerS, 0),
-          ratio: round(ratio, 3),
-        },
-        note: `${busy[label.startsWith("together") ? "together" : "alone"]}${lag}`,
-      }, {
-        scenario: S,
-        metric: `${label}: delivery latency p50`,
-        baseline: `direct ${fmtMs(d.p50)}`,
-        measured: fmtMs(p.p50),
-        compare: fmtDelta(p.p50 - d.p50),
-        target: "—",
-        met: null,
-        values: { direct_p50_ms: round(d.p50, 2), proxy_p50_ms: round(p.p50, 2) },
-      }, {
-        scenario: S,
-        metric: `${label}: delivery latency p99`,
-        baseline: `direct ${fmtMs(d.p99)}`,
-        measured: fmtMs(p.p99),
-        compare: fmtDelta(p.p99 - d.p99),
-        target: "≤ +2 ms",
-        met: p.p99 - d.p99 <= 2,
-        values: { direct_p99_ms: round(d.p99, 2), proxy_p99_ms: round(p.p99, 2) },
-      });
+      const key = label.startsWith("together") ? "together" : "alone";
+      rows.push(
+        row({
+          id: `events.stream.${key}_vs_direct`,
+          scenario: S,
+          metric: `one turn of ${cfg.deltas} deltas (×${cfg.repeats}), ${label}: events/s`,
+          value: ratio,
+          unit: "×",
+          target: { op: ">=", value: 0.8 },
+          baseline: { name: "direct", value: d.eventsPerS, unit: "ev/s" },
+          samples: [ratio],
+          show: {
+            baseline: `direct ${fmtRate(d.eventsPerS, " ev/s")}`,
+            measured: fmtRate(p.eventsPerS, " ev/s"),
+            compare: fmtRatio(ratio),
+          },
+          values: {
+            direct_events_per_s: round(d.eventsPerS, 0),
+            proxy_events_per_s: round(p.eventsPerS, 0),
+          },
+          note: `${busy[key]}${lag}`,
+        }),
+        row({
+          id: `events.stream.${key}_p50_added_ms`,
+          scenario: S,
+          metric: `${label}: delivery latency p50 added`,
+          value: p.p50 - d.p50,
+          unit: "ms",
+          target: null,
+          baseline: { name: "direct p50", value: d.p50, unit: "ms" },
+          samples: [p.p50 - d.p50],
+          show: {
+            baseline: `direct ${fmtMs(d.p50)}`,
+            measured: fmtMs(p.p50),
+            compare: fmtDelta(p.p50 - d.p50),
+          },
+        }),
+        row({
+          id: `events.stream.${key}_p99_added_ms`,
+          scenario: S,
+          metric: `${label}: delivery latency p99 added`,
+          value: p.p99 - d.p99,
+          unit: "ms",
+          target: { op: "<=", value: 2 },
+          baseline: { name: "direct p99", value: d.p99, unit: "ms" },
+          samples: [p.p99 - d.p99],
+          show: {
+            baseline: `direct ${fmtMs(d.p99)}`,
+            measured: fmtMs(p.p99),
+            compare: fmtDelta(p.p99 - d.p99),
+          },
+        }),
+      );
     }
     const rr = replayProxy / replayDirect;
-    rows.push({
+    rows.push(row({
+      id: "events.stream.replay_vs_direct",
       scenario: S,
       metric: `replay of a finished turn (${end - startSeq} events): events/s`,
-      baseline: `direct ${fmtRate(replayDirect, " ev/s")}`,
-      measured: fmtRate(replayProxy, " ev/s"),
-      compare: fmtRatio(rr),
-      target: "—",
-      met: null,
-      values: {
-        direct_events_per_s: round(replayDirect, 0),
-        proxy_events_per_s: round(replayProxy, 0),
-        ratio: round(rr, 3),
+      value: rr,
+      unit: "×",
+      target: null,
+      baseline: { name: "direct", value: replayDirect, unit: "ev/s" },
+      samples: replayRates.proxy.map((x, i) => x / replayRates.direct[i]),
+      show: {
+        baseline: `direct ${fmtRate(replayDirect, " ev/s")}`,
+        measured: fmtRate(replayProxy, " ev/s"),
+        compare: fmtRatio(rr),
       },
       note: "no producer in the loop: the streaming path's own ceiling (mean of 2 runs each)",
-    });
+    }));
     const statsJson = (s: TurnStats) =>
       Object.fromEntries(Object.entries(s).map(([k, v]) => [k, round(v, 2)]));
     return {
@@ -417,5 +460,6 @@ export async function eventsScenario(
     };
   } finally {
     await procs.stopAll([be, rt]);
+    if (dataDir) procs.dropDir(dataDir);
   }
 }

@@ -7,9 +7,9 @@
  * @module
  */
 import { newWorkerId, type WorkerEvent } from "../shared/mod.ts";
-import { FsStore } from "../runtime/fs_store.ts";
+import { FsStore } from "../runtime/mod.ts";
 import type { Procs } from "./procs.ts";
-import { fmtMs, fmtRatio, type Row } from "./report.ts";
+import { fmtMs, fmtRatio, type Row, row } from "./report.ts";
 import { round, summarize } from "./stats.ts";
 
 export interface LimitsConfig {
@@ -22,6 +22,14 @@ export interface LimitsConfig {
   /** Page reads per log size. */
   pageSamples: number;
 }
+
+/**
+ * Descriptors idle workers may add at most: the fs store's LRU of open logs
+ * (128) plus slack for sockets and files opened lazily after the first
+ * reading (lock, trust file, workspaces folder). Bounded means independent
+ * of the worker count.
+ */
+const FD_BOUND = 128 + 32;
 
 function procStatus(pid: number): { rssKiB: number; fds: number } {
   const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
@@ -77,7 +85,7 @@ export async function limitsScenario(
       await Promise.all(Array.from({ length: n }, async () => {
         const r = await fetch(`${rt.url}/v1/workers`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", ...procs.auth },
           body: "{}",
         });
         await r.body?.cancel();
@@ -88,19 +96,27 @@ export async function limitsScenario(
     steps.push({ workers: target, ...procStatus(rt.child.pid) });
   }
   await procs.stopAll([rt]);
+  procs.dropDir(dir);
   raw.idle_workers = steps;
   const base = steps[0];
   for (const s of steps.slice(1)) {
-    rows.push({
+    rows.push(row({
+      id: `limits.fds_${s.workers}_idle_workers`,
       scenario: "6 limits",
-      metric: `runtime RSS / open fds, ${s.workers.toLocaleString("en")} idle workers (fs)`,
-      baseline: `0 workers ${round(base.rssKiB / 1024, 1)} MiB, ${base.fds} fds`,
-      measured: `${round(s.rssKiB / 1024, 1)} MiB, ${s.fds} fds`,
-      compare: `+${round((s.rssKiB - base.rssKiB) / s.workers, 2)} KiB/worker`,
-      target: "fds bounded (LRU)",
-      met: s.fds <= base.fds + 128 + 16,
+      metric: `runtime open fds (and RSS), ${s.workers.toLocaleString("en")} idle workers (fs)`,
+      value: s.fds,
+      unit: "count",
+      target: { op: "<=", value: base.fds + FD_BOUND },
+      baseline: { name: "0 workers", value: base.fds, unit: "count" },
+      samples: [s.fds],
+      show: {
+        baseline: `0 workers ${round(base.rssKiB / 1024, 1)} MiB, ${base.fds} fds`,
+        measured: `${round(s.rssKiB / 1024, 1)} MiB, ${s.fds} fds`,
+        compare: `+${round((s.rssKiB - base.rssKiB) / s.workers, 2)} KiB/worker`,
+        target: "fds bounded (LRU)",
+      },
       values: { ...s },
-    });
+    }));
   }
 
   // Transcript page time: a page near the end of a small vs a large log.
@@ -114,7 +130,10 @@ export async function limitsScenario(
     for (let i = 0; i < cfg.pageSamples; i++) {
       const after = n - 100 - (i % 50) * 10; // pages near the end, where a live client reads
       const t0 = performance.now();
-      const r = await fetch(`${rt2.url}/v1/workers/${ids[n]}/transcript?after=${after}&limit=100`);
+      const r = await fetch(
+        `${rt2.url}/v1/workers/${ids[n]}/transcript?after=${after}&limit=100`,
+        { headers: procs.auth },
+      );
       const body = await r.json();
       xs.push(performance.now() - t0);
       if (body.entries?.length !== 100) throw new Error(`page of ${body.entries?.length}`);
@@ -123,21 +142,28 @@ export async function limitsScenario(
   }
   const rss2 = procStatus(rt2.child.pid);
   await procs.stopAll([rt2]);
+  procs.dropDir(logDir);
   const [small, large] = cfg.logSizes;
   const s = summarize(pageMs[small]);
   const l = summarize(pageMs[large]);
   raw.transcript_pages = { [small]: s, [large]: l, runtime_after_open: rss2 };
-  rows.push({
+  rows.push(row({
+    id: "limits.transcript_page_large_vs_small",
     scenario: "6 limits",
     metric: `transcript page (100) p50, ${small.toLocaleString("en")} vs ${
       large.toLocaleString("en")
     }-event log`,
-    baseline: `${small.toLocaleString("en")} ${fmtMs(s.p50)}`,
-    measured: `${large.toLocaleString("en")} ${fmtMs(l.p50)}`,
-    compare: fmtRatio(l.p50 / s.p50),
-    target: "flat (≤ 2×)",
-    met: l.p50 <= 2 * s.p50,
+    value: l.p50 / s.p50,
+    unit: "×",
+    target: { op: "<=", value: 2 },
+    baseline: { name: `${small} events`, value: s.p50, unit: "ms" },
+    samples: [l.p50 / s.p50],
+    show: {
+      baseline: `${small.toLocaleString("en")} ${fmtMs(s.p50)}`,
+      measured: `${large.toLocaleString("en")} ${fmtMs(l.p50)}`,
+      compare: fmtRatio(l.p50 / s.p50),
+    },
     values: { small_p50_ms: s.p50, large_p50_ms: l.p50, small_p99_ms: s.p99, large_p99_ms: l.p99 },
-  });
+  }));
   return { rows, raw };
 }

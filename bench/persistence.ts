@@ -15,11 +15,9 @@
  */
 import { parse } from "smol-toml";
 import { newWorkerId, type WorkerEvent } from "../shared/mod.ts";
-import { FsStore } from "../runtime/fs_store.ts";
-import { MemoryStore } from "../runtime/memory_store.ts";
-import type { EventStore } from "../runtime/store.ts";
+import { type EventStore, FsStore, MemoryStore } from "../runtime/mod.ts";
 import { MUTATING, type Procs, REQUEST_TIMEOUT_MS } from "./procs.ts";
-import { fmtMs, fmtRate, fmtRatio, type Row } from "./report.ts";
+import { fmtMs, fmtRate, fmtRatio, type Row, row } from "./report.ts";
 import { round, summarize } from "./stats.ts";
 
 export interface PersistenceConfig {
@@ -156,14 +154,20 @@ export async function persistenceScenario(
   const rows: Row[] = (["awaited", "concurrent", "workers"] as const).map((mode) => {
     const f = results[`fs_${mode}`];
     const m = results[`memory_${mode}`];
-    return {
+    return row({
+      id: `persistence.fs_append_${mode}_ev_s`,
       scenario: S,
       metric: `FsStore append, ${label[mode]} (${f.events} events)`,
-      baseline: `memory ${fmtRate(rate(m), " ev/s")}`,
-      measured: fmtRate(rate(f), " ev/s"),
-      compare: fmtRatio(rate(f) / rate(m)),
-      target: "—",
-      met: null,
+      value: rate(f),
+      unit: "ev/s",
+      target: null,
+      baseline: { name: "memory", value: rate(m), unit: "ev/s" },
+      samples: [rate(f)],
+      show: {
+        baseline: `memory ${fmtRate(rate(m), " ev/s")}`,
+        measured: fmtRate(rate(f), " ev/s"),
+        compare: fmtRatio(rate(f) / rate(m)),
+      },
       values: {
         fs_events_per_s: round(rate(f), 0),
         fs_events_per_s_incl_flush: round(rateWithFlush(f), 0),
@@ -173,18 +177,25 @@ export async function persistenceScenario(
       note: `then flush (fsync) ${fmtMs(f.flushMs)}; ${
         fmtRate(rateWithFlush(f), " ev/s")
       } including it`,
-    };
+    });
   });
 
   const c = await connectionAdds(procs, cfg.connections);
-  rows.push({
+  rows.push(row({
+    id: "persistence.connection_adds_lost",
     scenario: S,
-    metric: `${cfg.connections} concurrent connection adds via Backend`,
-    baseline: `${c.acked}/${cfg.connections} acked 201`,
-    measured: `${fmtMs(c.totalMs)} total`,
-    compare: `${c.lost} lost (${c.inFile} in file)`,
-    target: "0 lost",
-    met: c.lost === 0 && c.acked === cfg.connections,
+    metric:
+      `${cfg.connections} concurrent connection adds via Backend: acknowledged but not in the file`,
+    value: c.lost + (cfg.connections - c.acked),
+    unit: "count",
+    target: { op: "<=", value: 0 },
+    baseline: null,
+    samples: [c.lost],
+    show: {
+      baseline: `${c.acked}/${cfg.connections} acked 201`,
+      measured: `${fmtMs(c.totalMs)} total`,
+      compare: `${c.lost} lost (${c.inFile} in file)`,
+    },
     values: {
       total_ms: round(c.totalMs, 1),
       acked: c.acked,
@@ -196,7 +207,7 @@ export async function persistenceScenario(
     note: `each add is a locked read-modify-write with fsync + rename; per-request p50 ${
       fmtMs(c.latency.p50)
     }, p99 ${fmtMs(c.latency.p99)} (queued behind each other)`,
-  });
+  }));
   return {
     rows,
     raw: Object.fromEntries(

@@ -7,9 +7,19 @@
  */
 import { RuntimeProcess, type RuntimeProcessOptions } from "../tests/support/runtime_process.ts";
 import { BackendProcess, type BackendProcessOptions } from "../tests/support/backend_process.ts";
+import { loadOrCreateBackendKey } from "../backend/mod.ts";
 
 /** How long a process gets to exit on SIGTERM before it is killed. */
 const STOP_GRACE_MS = 10_000;
+
+/** Where the Backend keeps its key under a state folder (DESIGN §8). */
+const BACKEND_KEY_FILE = "backend-key";
+
+/** Anything else the bench started (a forwarder, nginx, the load client): stopped on cleanup. */
+export interface Stoppable {
+  pids(): number[];
+  stop(): Promise<void>;
+}
 
 /** A socket that accepts connections and never answers: a hung runtime. */
 export interface HungRuntime {
@@ -19,17 +29,80 @@ export interface HungRuntime {
   close(): void;
 }
 
+/**
+ * Processes, sockets and folders of one run. Every runtime and Backend runs in
+ * the default security configuration (DESIGN §8): one Backend key for the run,
+ * copied into each Backend's state folder; every runtime trusts it
+ * (`--trust-key`) and so requires auth on every route. The Backends hold no
+ * runtime token: they sign capability tokens. The bench's own direct calls use
+ * a bearer token the runtimes also accept ({@link Procs.auth}).
+ */
 export class Procs {
   readonly #runtimes = new Set<RuntimeProcess>();
   readonly #backends = new Set<BackendProcess>();
   readonly #hung = new Set<HungRuntime>();
+  readonly #others = new Set<Stoppable>();
   readonly #dirs = new Set<string>();
+  readonly #removing: Promise<void>[] = [];
+  #keyDir = "";
+  #publicKey = "";
+  /** Bearer token of the bench's direct calls to runtimes. */
+  readonly token = crypto.randomUUID();
 
-  /** Starts a runtime process (memory store unless told otherwise). */
+  /** Headers of a direct call to a runtime. */
+  get auth(): Record<string, string> {
+    return { authorization: `Bearer ${this.token}` };
+  }
+
+  /** The Backend public key every runtime trusts. */
+  get publicKey(): string {
+    return this.#publicKey;
+  }
+
+  /** Creates the run's Backend key (once). */
+  async init(): Promise<void> {
+    if (this.#keyDir) return;
+    this.#keyDir = await this.tempDir("yoi-bench-key-");
+    this.#publicKey = (await loadOrCreateBackendKey(this.#keyDir)).publicKey;
+  }
+
+  /** A new Backend state folder holding the run's key (removed on cleanup). */
+  async backendStateDir(): Promise<string> {
+    await this.init();
+    const d = await this.tempDir("yoi-bench-backend-");
+    await Deno.copyFile(`${this.#keyDir}/${BACKEND_KEY_FILE}`, `${d}/${BACKEND_KEY_FILE}`);
+    await Deno.chmod(`${d}/${BACKEND_KEY_FILE}`, 0o600);
+    return d;
+  }
+
+  /** Runtime flags and options of the default configuration (trust key + bench token). */
+  async runtimeAuth(): Promise<Pick<RuntimeProcessOptions, "token" | "extraArgs">> {
+    await this.init();
+    return { token: this.token, extraArgs: ["--trust-key", this.#publicKey] };
+  }
+
+  /** Starts a runtime process (memory store unless told otherwise), trusting the run's key. */
   async runtime(opts: RuntimeProcessOptions): Promise<RuntimeProcess> {
-    const p = await RuntimeProcess.start({ store: "memory", ...opts });
+    const auth = await this.runtimeAuth();
+    const p = await RuntimeProcess.start({
+      store: "memory",
+      ...opts,
+      token: this.token,
+      extraArgs: [...auth.extraArgs!, ...(opts.extraArgs ?? [])],
+    });
     this.#runtimes.add(p);
     return p;
+  }
+
+  /** Registers something else to stop on cleanup. */
+  adopt(s: Stoppable): void {
+    this.#others.add(s);
+  }
+
+  /** Stops one adopted thing now. */
+  async stopOther(s: Stoppable): Promise<void> {
+    this.#others.delete(s);
+    await s.stop();
   }
 
   /** Starts `count` runtimes with ids `<prefix>-<i>`, `batch` at a time (2 cores: not all at once). */
@@ -53,9 +126,10 @@ export class Procs {
     return out;
   }
 
-  /** Starts a Backend process (embedded store: memory) in its own temp state folder. */
+  /** Starts a Backend process (embedded store: memory) in its own temp state folder with the run's key. */
   async backend(opts: BackendProcessOptions): Promise<BackendProcess> {
-    const p = await BackendProcess.start({ embeddedStore: "memory", ...opts });
+    const stateDir = opts.stateDir ?? await this.backendStateDir();
+    const p = await BackendProcess.start({ embeddedStore: "memory", ...opts, stateDir });
     this.#backends.add(p);
     return p;
   }
@@ -99,6 +173,15 @@ export class Procs {
     return h;
   }
 
+  /**
+   * Starts removing a temp folder in the background (big store folders take
+   * seconds to delete on a slow disk); {@link cleanup} waits for it.
+   */
+  dropDir(d: string): void {
+    if (!this.#dirs.delete(d)) return;
+    this.#removing.push(Deno.remove(d, { recursive: true }).catch(() => {}));
+  }
+
   async tempDir(prefix: string): Promise<string> {
     const d = await Deno.makeTempDir({ prefix });
     this.#dirs.add(d);
@@ -123,14 +206,18 @@ export class Procs {
   /** Stops everything still running and removes temp folders. Safe to call twice. */
   async cleanup(): Promise<void> {
     for (const h of [...this.#hung]) h.close();
+    for (const o of [...this.#others]) await this.stopOther(o).catch(() => {});
     await this.stopAll([...this.#backends, ...this.#runtimes]);
-    for (const d of this.#dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
-    this.#dirs.clear();
+    for (const d of [...this.#dirs]) this.dropDir(d);
+    await Promise.all(this.#removing.splice(0));
   }
 
   /** Pids of processes still running (for the end-of-run check). */
   livePids(): number[] {
-    return [...this.#backends, ...this.#runtimes].map((p) => p.child.pid);
+    return [
+      ...[...this.#backends, ...this.#runtimes].map((p) => p.child.pid),
+      ...[...this.#others].flatMap((o) => o.pids()),
+    ];
   }
 }
 
@@ -176,20 +263,29 @@ export async function postJson<T = Record<string, unknown>>(
 }
 
 /** GETs JSON; throws on a non-2xx status. */
-export async function getJson<T = Record<string, unknown>>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+export async function getJson<T = Record<string, unknown>>(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${new URL(url).pathname}: HTTP ${res.status} ${text}`);
   return JSON.parse(text) as T;
 }
 
 /** Creates `n` workers on a runtime through its own API, in parallel; returns their ids. */
-export async function createWorkers(runtimeUrl: string, n: number, profile?: string) {
+export async function createWorkers(
+  runtimeUrl: string,
+  n: number,
+  headers: Record<string, string>,
+  profile?: string,
+) {
   const made = await Promise.all(
     Array.from({ length: n }, () =>
       postJson<{ worker: { worker_id: string } }>(
         `${runtimeUrl}/v1/workers`,
         profile ? { profile } : {},
+        headers,
       )),
   );
   return made.map((m) => m.worker.worker_id);

@@ -7,7 +7,7 @@
 import { BackendProcess } from "../tests/support/backend_process.ts";
 import type { RuntimeProcess } from "../tests/support/runtime_process.ts";
 import { freePort, type Procs, remotesToml, sleep } from "./procs.ts";
-import { fmtMs, fmtRatio, type Row } from "./report.ts";
+import { fmtMs, fmtRatio, type Row, row } from "./report.ts";
 import { median, round } from "./stats.ts";
 
 export interface StartupConfig {
@@ -36,7 +36,7 @@ async function once(
   remotes: RuntimeProcess[],
   cfg: StartupConfig,
 ): Promise<number> {
-  const stateDir = await procs.tempDir("yoi-bench-startup-");
+  const stateDir = await procs.backendStateDir();
   await Deno.writeTextFile(
     `${stateDir}/workspace-backend.local.toml`,
     remotesToml(remotes.map((r) => ({ id: r.id, endpoint: r.url }))),
@@ -69,16 +69,21 @@ export async function startupScenario(
   const base = median(samples.get(cfg.remotes[0])!);
   const rows: Row[] = cfg.remotes.map((n) => {
     const m = median(samples.get(n)!);
-    return {
+    return row({
+      id: `startup.backend_${n}_remotes_ms`,
       scenario: "5 startup",
       metric: `Backend start → first 200 /api/runtimes, ${n} remotes`,
-      baseline: `0 remotes ${fmtMs(base)}`,
-      measured: fmtMs(m),
-      compare: fmtRatio(m / base),
-      target: "—",
-      met: null,
-      values: { median_ms: round(m, 1), ratio: round(m / base, 3) },
-    };
+      value: m,
+      unit: "ms",
+      target: null,
+      baseline: { name: "0 remotes", value: base, unit: "ms" },
+      samples: samples.get(n)!,
+      show: {
+        baseline: `0 remotes ${fmtMs(base)}`,
+        measured: fmtMs(m),
+        compare: fmtRatio(m / base),
+      },
+    });
   });
   return {
     rows,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ApiError, newWorkerId, type WorkerEvent } from "../shared/mod.ts";
 import { FsStore } from "./fs_store.ts";
+import { emptySummary } from "./log_summary.ts";
 import type { WorkerRecord } from "./store.ts";
 
 function record(id = newWorkerId()): WorkerRecord {
@@ -83,8 +84,12 @@ Deno.test("reopen restores workers and events with the same seq", async () => {
     const { workers, diagnostics } = await store.open();
     assert.deepEqual(diagnostics, []);
     assert.deepEqual(workers, [
-      { record: a, events: [ev(a.worker_id, 1), ev(a.worker_id, 2)] },
-      { record: b, events: [] },
+      { record: a, summary: { ...emptySummary(), last_seq: 2, last_at: ev(a.worker_id, 2).at } },
+      { record: b, summary: emptySummary() },
+    ]);
+    assert.deepEqual(await store.read(a.worker_id, 0, 10), [
+      ev(a.worker_id, 1),
+      ev(a.worker_id, 2),
     ]);
     await store.append(a.worker_id, [ev(a.worker_id, 3)]);
     assert.deepEqual((await store.read(a.worker_id, 1, 10)).map((e) => e.seq), [2, 3]);
@@ -155,7 +160,8 @@ Deno.test("torn last line is truncated on open and appends continue", async () =
 
     store = new FsStore(dir);
     const { workers, diagnostics } = await store.open();
-    assert.deepEqual(workers[0].events.map((e) => e.seq), [1, 2, 3, 4]);
+    assert.equal(workers[0].summary.last_seq, 4);
+    assert.deepEqual((await store.read(id, 0, 10)).map((e) => e.seq), [1, 2, 3, 4]);
     assert.equal(diagnostics.length, 1);
     assert.equal(diagnostics[0].code, "store_torn_line_truncated");
     assert.equal(diagnostics[0].severity, "warning");
@@ -171,7 +177,8 @@ Deno.test("torn last line is truncated on open and appends continue", async () =
     store = new FsStore(dir);
     const again = await store.open();
     assert.deepEqual(again.diagnostics, []);
-    assert.deepEqual(again.workers[0].events.map((e) => e.seq), [1, 2, 3, 4, 5]);
+    assert.equal(again.workers[0].summary.last_seq, 5);
+    assert.deepEqual((await store.read(id, 0, 10)).map((e) => e.seq), [1, 2, 3, 4, 5]);
     await store.close();
   });
 });
@@ -193,7 +200,7 @@ Deno.test("corrupt middle lines are skipped with a diagnostic", async () => {
 
     const store = new FsStore(dir);
     const { workers, diagnostics } = await store.open();
-    assert.deepEqual(workers[0].events, [ev(id, 1), ev(id, 2), ev(id, 3)]);
+    assert.equal(workers[0].summary.last_seq, 3);
     assert.equal(diagnostics.length, 1);
     assert.equal(diagnostics[0].code, "store_corrupt_line_skipped");
     assert.ok(diagnostics[0].message.includes(id));
@@ -240,7 +247,7 @@ Deno.test("open skips bad directories with path-free diagnostics", async () => {
 
     store = new FsStore(dir);
     const { workers, diagnostics } = await store.open();
-    assert.deepEqual(workers.map((w) => [w.record.worker_id, w.events.length]), [[good, 0]]);
+    assert.deepEqual(workers.map((w) => [w.record.worker_id, w.summary.last_seq]), [[good, 0]]);
     assert.equal(diagnostics.length, 3);
     assert.ok(diagnostics.every((d) => d.severity === "warning"));
     const text = JSON.stringify(diagnostics);

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { newWorkerId, type WorkerEvent } from "../shared/mod.ts";
 import { waitUntil } from "../tests/support/wait.ts";
 import { MemoryStore } from "./memory_store.ts";
-import { Runtime, type RuntimeOptions } from "./runtime.ts";
+import { Runtime } from "./runtime.ts";
+import type { RuntimeOptions } from "./runtime_options.ts";
 import { createRuntimeApp } from "./server.ts";
 
 async function withApp(

@@ -4,6 +4,7 @@
  * @module
  */
 import { ApiError, isWorkerId, type WorkerEvent } from "../shared/mod.ts";
+import { summarize } from "./log_summary.ts";
 import type { EventStore, StoreOpenResult, WorkerRecord } from "./store.ts";
 
 export class MemoryStore implements EventStore {
@@ -14,7 +15,7 @@ export class MemoryStore implements EventStore {
   open(): Promise<StoreOpenResult> {
     const workers = [...this.#records.values()].map((record) => ({
       record,
-      events: [...(this.#logs.get(record.worker_id) ?? [])],
+      summary: summarize(this.#logs.get(record.worker_id) ?? []),
     }));
     return Promise.resolve({ workers, diagnostics: [] });
   }

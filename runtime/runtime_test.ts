@@ -14,7 +14,8 @@ import {
 } from "../shared/mod.ts";
 import type { ProfileSpec } from "./config.ts";
 import { MemoryStore } from "./memory_store.ts";
-import { Runtime, type RuntimeOptions } from "./runtime.ts";
+import { Runtime } from "./runtime.ts";
+import type { RuntimeOptions } from "./runtime_options.ts";
 import type { Subscription } from "./subscription.ts";
 
 const DEADLINE_MS = 20_000;

@@ -22,6 +22,7 @@ import {
   TranscriptQuerySchema,
   WorkerListQuerySchema,
 } from "../shared/mod.ts";
+import { DEFAULT_HIGH_WATER, sendPaced } from "../shared/backpressure.ts";
 import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
 import type { CapabilityVerifier } from "./capability.ts";
@@ -157,7 +158,7 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     });
     const sub = runtime.subscribe(id, after);
     const opened = { type: "stream.opened", runtime_id: runtime.runtimeId, worker_id: id, after };
-    pumpEvents(socket, sub, opts.wsHighWaterMark ?? 1 << 20, JSON.stringify(opened));
+    pumpEvents(socket, sub, opts.wsHighWaterMark ?? DEFAULT_HIGH_WATER, JSON.stringify(opened));
     return response;
   });
 
@@ -194,13 +195,11 @@ function pumpEvents(
     let lastSent = sub.cursor;
     try {
       socket.send(openedFrame);
+      // Pull policy of the one backpressure loop: the subscription's own bounded queue closes
+      // it as lagging when this socket cannot keep up.
       for (let e = await sub.next(); e; e = await sub.next()) {
-        if (socket.readyState !== WebSocket.OPEN) return;
-        socket.send(JSON.stringify(e));
+        if (!(await sendPaced(socket, JSON.stringify(e), highWater))) return;
         lastSent = e.seq;
-        while (socket.bufferedAmount > highWater && socket.readyState === WebSocket.OPEN) {
-          await new Promise((r) => setTimeout(r, 5));
-        }
       }
       const why = sub.closeReason;
       if (why?.code === "runtime_stopping" && socket.readyState === WebSocket.OPEN) {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Diagnostic, WorkerEvent } from "../shared/mod.ts";
+import type { LogSummary } from "./log_summary.ts";
 
 /** What a worker is, apart from its log. Written once at create. */
 export interface WorkerRecord {
@@ -14,10 +15,13 @@ export interface WorkerRecord {
   request_id?: string;
 }
 
-/** A worker as found when a store is opened: its record and its whole log. */
+/**
+ * A worker as found when a store is opened: its record and its log folded into what a start
+ * needs (not the events: a start must not cost as much as the history; reads go by seq).
+ */
 export interface RestoredWorker {
   record: WorkerRecord;
-  events: WorkerEvent[];
+  summary: LogSummary;
 }
 
 export interface StoreOpenResult {
@@ -28,7 +32,8 @@ export interface StoreOpenResult {
 /**
  * Persistence for a Runtime. Calls for one worker are issued in order by the
  * Runtime; `append` resolves once the events are handed to the OS (they then
- * survive a crash of this process). `flush` makes them durable on disk.
+ * survive a crash of this process), and appends of one worker resolve in call
+ * order. `flush` makes them durable on disk.
  * A write that fails rejects with 507 `store_unavailable` (this append and any
  * queued behind it); nothing of it is kept, and the next append carries the
  * seq after the last one written.

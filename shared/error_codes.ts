@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   token_ref_not_allowed: 400,
   endpoint_not_allowed: 400,
   config_unparsable: 409,
+  /** A valid TOML file whose runtimes.remote layout the editor cannot change safely. */
+  config_unsupported_shape: 409,
   runtime_in_use: 409,
   // security
   host_not_allowed: 403,

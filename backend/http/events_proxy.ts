@@ -1,16 +1,18 @@
 /**
- * The browser-facing event WebSocket: forwards the runtime's frames unchanged.
- * Reconnection to a remote runtime (with `stream.reconnecting` /
- * `stream.resumed`) happens inside the handle, so the browser sees one stream.
+ * The browser-facing event WebSocket: the socket joins the worker's shared
+ * event stream in the handle (one upstream per worker, issue 15), which sends
+ * it the runtime's frames as received. Reconnection to a remote runtime (with
+ * `stream.reconnecting` / `stream.resumed`), the per-browser high-water mark
+ * (a browser too far behind is dropped with `stream_lagging` and resumes by
+ * seq) and the end of the stream happen there, so the browser sees one stream.
  * @module
  */
 import { type RuntimeHandle } from "../registry/mod.ts";
+import { log } from "./log.ts";
 
 export interface ProxyOptions {
   /** Seconds between WebSocket pings to the browser. */
   pingIntervalSec?: number;
-  /** Bytes buffered towards the browser before forwarding waits. */
-  highWaterMark?: number;
   /** Tracks the socket so a stopping Backend can let its last frames out. */
   streams?: OpenStreams;
 }
@@ -43,7 +45,7 @@ export class OpenStreams {
   }
 }
 
-/** Upgrades `req` and pumps the worker's events into the socket until either side ends. */
+/** Upgrades `req` and joins the socket to the worker's shared event stream until either ends. */
 export function proxyEvents(
   req: Request,
   handle: RuntimeHandle,
@@ -54,27 +56,18 @@ export function proxyEvents(
   const { socket, response } = Deno.upgradeWebSocket(req, {
     idleTimeout: opts.pingIntervalSec ?? 30,
   });
-  const highWater = opts.highWaterMark ?? 1 << 20;
   opts.streams?.track(socket);
   const ac = new AbortController();
   socket.addEventListener("close", () => ac.abort());
   socket.addEventListener("error", () => ac.abort());
   socket.addEventListener("open", async () => {
     try {
-      const frames = await handle.events(workerId, after, ac.signal);
-      let goingAway = false;
-      for await (const f of frames) {
-        if (socket.readyState !== WebSocket.OPEN) break;
-        socket.send(JSON.stringify(f));
-        if (f.type === "stream.ended" && (f as { reason?: string }).reason === "shutdown") {
-          goingAway = true;
-        }
-        while (socket.bufferedAmount > highWater && socket.readyState === WebSocket.OPEN) {
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      }
-      if (socket.readyState === WebSocket.OPEN) {
-        socket.close(goingAway ? 1001 : 1000, goingAway ? "shutdown" : "stream ended");
+      const end = await handle.streamEvents(workerId, after, socket, ac.signal);
+      if (end === "lagging") {
+        log.info("events.subscriber_lagging", {
+          runtime_id: handle.runtimeId,
+          worker_id: workerId,
+        });
       }
     } catch {
       if (socket.readyState === WebSocket.OPEN) socket.close(1011, "upstream failed");

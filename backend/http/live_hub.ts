@@ -11,6 +11,7 @@
  */
 import type { RuntimeEntry, WorkerSummary } from "../../shared/mod.ts";
 import { type RuntimeRegistry } from "../registry/mod.ts";
+import { offer } from "../../shared/backpressure.ts";
 
 export type LiveTopic = "workers" | "runtimes";
 
@@ -108,18 +109,20 @@ export class LiveHub {
   }
 
   #send(tab: Tab, frame: unknown): void {
-    const s = tab.socket;
-    if (s.readyState !== WebSocket.OPEN) return;
-    if (s.bufferedAmount > this.#opts.maxBuffered) {
-      s.close(1013, "too slow"); // it reconnects and gets a fresh snapshot
-      return;
+    this.#sendText(tab, JSON.stringify(frame));
+  }
+
+  /** Push policy of the one backpressure loop: a tab too far behind is closed, not waited for. */
+  #sendText(tab: Tab, text: string): void {
+    if (offer(tab.socket, text, this.#opts.maxBuffered) === "full") {
+      tab.socket.close(1013, "too slow"); // it reconnects and gets a fresh snapshot
     }
-    s.send(JSON.stringify(frame));
   }
 
   #broadcast(topic: LiveTopic, frames: unknown[]): void {
     if (frames.length === 0) return;
-    for (const tab of this.#listening(topic)) for (const f of frames) this.#send(tab, f);
+    const texts = frames.map((f) => JSON.stringify(f)); // once per frame, not per tab
+    for (const tab of this.#listening(topic)) for (const t of texts) this.#sendText(tab, t);
   }
 
   #rememberWorkers(workers: WorkerSummary[]) {

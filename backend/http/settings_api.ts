@@ -18,7 +18,6 @@ import {
   EditConnectionRequestSchema,
   EMBEDDED_RUNTIME_ID,
   ErrorBodySchema,
-  isName,
   parseJsonBody,
   type ProbeResult,
   ProbeResultSchema,
@@ -29,6 +28,7 @@ import {
 } from "../../shared/mod.ts";
 import {
   assertEndpointAllowed,
+  assertRuntimeIdParam,
   type ConnectionStore,
   type Lookup,
   type RemoteConfig,
@@ -139,12 +139,6 @@ const routes = {
     responses: { 200: json(ProbeResultSchema, "Probe result"), 400: invalid },
   }),
 };
-
-function checkId(id: string): void {
-  if (!isName(id)) {
-    throw new ApiError("invalid_id", "Runtime ids match ^[a-z0-9][a-z0-9_-]{0,62}$.");
-  }
-}
 
 function refuseEmbedded(id: string, what: string): void {
   if (id === EMBEDDED_RUNTIME_ID) {
@@ -304,7 +298,7 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
   app.patch(`${BASE}/:id`, async (c) => {
     const id = c.req.param("id");
     refuseEmbedded(id, "edited");
-    checkId(id);
+    assertRuntimeIdParam(id);
     const raw = await parseJsonBody(c.req.raw, z.unknown());
     const current = await savedConfig(id);
     const next = validateConnectionEdit(raw, current, deps.tokenPolicy);
@@ -323,7 +317,7 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     const { id } = c.req.valid("param");
     const force = c.req.valid("query").force === "true";
     refuseEmbedded(id, "deleted");
-    checkId(id);
+    assertRuntimeIdParam(id);
     const h = registry.remote(id);
     if (h && h.state === "ready" && !force) {
       // A runtime that cannot list right now is not known to be in use.
@@ -351,7 +345,7 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
 
   app.openapi(routes.test, async (c) => {
     const { id } = c.req.valid("param");
-    checkId(id);
+    assertRuntimeIdParam(id);
     if (id === EMBEDDED_RUNTIME_ID) return c.json(await embeddedProbe(), 200);
     const h = registry.remote(id);
     const cfg = h?.config ?? (await savedConfig(id));

@@ -4,6 +4,8 @@
  */
 import {
   type Ack,
+  ApiError,
+  type ControlFrame,
   type CreateWorkerRequest,
   EMBEDDED_RUNTIME_ID,
   type RestoreResult,
@@ -13,15 +15,30 @@ import {
   type WorkerStatus,
 } from "../../shared/mod.ts";
 import type { Runtime } from "../../runtime/mod.ts";
-import type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
+import type { RuntimeHandle, WorkerList } from "./runtime_handle.ts";
+import {
+  EventFanout,
+  type EventSink,
+  type FanoutOptions,
+  type RelayFrame,
+  type SubscriptionEnd,
+} from "./event_fanout.ts";
 
 export class EmbeddedRuntimeHandle implements RuntimeHandle {
   readonly runtimeId = EMBEDDED_RUNTIME_ID;
   readonly kind = "embedded" as const;
   readonly runtime: Runtime;
+  /** The shared event streams of this runtime's workers (one subscription per worker). */
+  readonly fanout: EventFanout;
 
-  constructor(runtime: Runtime) {
+  constructor(runtime: Runtime, fanout: FanoutOptions = {}) {
     this.runtime = runtime;
+    this.fanout = new EventFanout({
+      head: (workerId) => Promise.resolve().then(() => runtime.getWorker(workerId).last_seq),
+      follow: (workerId, after, signal) => followEmbedded(runtime, workerId, after, signal),
+      replay: async (workerId, after, limit) =>
+        (await runtime.transcript(workerId, after, limit)).entries,
+    }, fanout);
   }
 
   get displayName(): string {
@@ -113,43 +130,77 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
     return this.transcript(workerId, after, limit);
   }
 
-  events(
+  streamEvents(
     workerId: string,
     after: number,
+    sink: EventSink,
     signal: AbortSignal,
-  ): Promise<AsyncIterable<StreamFrame>> {
-    const runtime = this.runtime;
-    let sub = runtime.subscribe(workerId, after);
-    const onAbort = () => sub.close();
-    signal.addEventListener("abort", onAbort, { once: true });
-    async function* frames(): AsyncGenerator<StreamFrame> {
-      let last = after;
-      try {
-        for (;;) {
-          for (let e = await sub.next(); e; e = await sub.next()) {
-            last = e.seq;
-            yield e;
-          }
-          // A slow browser made the subscription lag: replay from the store instead of
-          // buffering, so the proxy stream itself never drops anything.
-          if (sub.closeReason?.code !== "stream_lagging" || signal.aborted) break;
-          sub = runtime.subscribe(workerId, last);
-        }
-        if (sub.closeReason?.code === "runtime_stopping") {
-          // The Backend itself is stopping: the end of the browser's stream (DESIGN §11).
-          yield { type: "stream.ended", reason: "shutdown", after: last };
-        } else if (sub.closeReason) {
-          yield { type: "stream.closed", ...sub.closeReason, after: last };
-        }
-      } finally {
-        signal.removeEventListener("abort", onAbort);
-        sub.close();
-      }
-    }
-    return Promise.resolve(frames());
+  ): Promise<SubscriptionEnd> {
+    return this.fanout.subscribe(workerId, after, sink, signal);
   }
 
   close(): Promise<void> {
     return this.runtime.shutdown();
   }
+}
+
+/**
+ * The embedded runtime's live events of one worker as relay frames (each serialised once).
+ * A lagging library subscription is reopened from the last seq (the fan-out reads fast, so
+ * this is rare); the runtime stopping ends the stream with `stream.ended {reason: "shutdown"}`.
+ */
+async function* followEmbedded(
+  runtime: Runtime,
+  workerId: string,
+  after: number,
+  signal: AbortSignal,
+): AsyncGenerator<RelayFrame> {
+  let last = after;
+  let sub: ReturnType<Runtime["subscribe"]>;
+  try {
+    sub = runtime.subscribe(workerId, after);
+  } catch (e) {
+    yield refused(e, after);
+    return;
+  }
+  const onAbort = () => sub.close();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (;;) {
+      for (let e = await sub.next(); e; e = await sub.next()) {
+        last = e.seq;
+        yield { seq: e.seq, text: JSON.stringify(e), frame: e };
+      }
+      if (sub.closeReason?.code !== "stream_lagging" || signal.aborted) break;
+      try {
+        sub = runtime.subscribe(workerId, last);
+      } catch (e) {
+        yield refused(e, last);
+        return;
+      }
+    }
+    if (sub.closeReason?.code === "runtime_stopping") {
+      // The Backend itself is stopping: the end of the browser's stream (DESIGN §11).
+      yield control({ type: "stream.ended", reason: "shutdown", after: last });
+    } else if (sub.closeReason) {
+      yield control({ type: "stream.closed", ...sub.closeReason, after: last });
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    sub.close();
+  }
+}
+
+function control(frame: ControlFrame): RelayFrame {
+  return { seq: null, text: JSON.stringify(frame), frame };
+}
+
+/** The frame that ends a stream the runtime refused to (re)open. */
+function refused(e: unknown, after: number): RelayFrame {
+  if (e instanceof ApiError && e.code === "runtime_stopping") {
+    return control({ type: "stream.ended", reason: "shutdown", after });
+  }
+  const code = e instanceof ApiError ? e.code : "internal_error";
+  const message = e instanceof ApiError ? e.message : "The event stream could not be opened.";
+  return control({ type: "stream.closed", code, message, after });
 }

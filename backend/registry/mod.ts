@@ -1,6 +1,7 @@
 /**
  * Every runtime the Backend routes to: the registry, the embedded and remote handles, the
- * remote client, the event follower, the probe and the capability tokens it mints. Imports
+ * remote client, the event follower and the shared event streams (one upstream per worker for
+ * every browser), the probe and the capability tokens it mints. Imports
  * `settings/` and `shared/`, never `http/`.
  * @module
  */
@@ -13,3 +14,4 @@ export { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";
 export { DEFAULT_HEALTH_INTERVAL_MS } from "./health.ts";
 export { RemoteRuntimeHandle } from "./remote_handle.ts";
 export { type RuntimeHandle, type StreamFrame, type WorkerList } from "./runtime_handle.ts";
+export { type EventSink, type SubscriptionEnd } from "./event_fanout.ts";

@@ -64,7 +64,7 @@ function handle(id: string, behave: "ok" | "hang" | "fail", workers = 1): Runtim
     deleteWorker: unused,
     transcript: unused,
     transcriptEnvelope: unused,
-    events: unused,
+    streamEvents: unused,
     close: () => Promise.resolve(),
   };
 }

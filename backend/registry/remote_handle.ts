@@ -10,7 +10,6 @@
 import {
   type Ack,
   ApiError,
-  type ControlFrame,
   type CreateWorkerRequest,
   type Diagnostic,
   diagnostic,
@@ -32,9 +31,10 @@ import {
 } from "../settings/mod.ts";
 import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import { compatibilityProblems, HealthRecord, HealthSchedule, stateOf } from "./health.ts";
-import { followEvents, type UpstreamLease } from "./remote_events.ts";
+import { followRelay, leasedSource } from "./remote_events.ts";
 import { ownedBy } from "./remote_shapes.ts";
-import type { RuntimeHandle, StreamFrame, WorkerList } from "./runtime_handle.ts";
+import type { RuntimeHandle, WorkerList } from "./runtime_handle.ts";
+import { EventFanout, type EventSink, type FanoutOptions } from "./event_fanout.ts";
 import type { CapabilityMinter } from "./capability.ts";
 
 export interface RemoteHandleOptions {
@@ -48,6 +48,8 @@ export interface RemoteHandleOptions {
   capabilities?: CapabilityMinter;
   /** Backoff schedule for event stream reconnects, ms. */
   backoffMs?: number[];
+  /** Shared event streams: linger and per-browser high-water mark. */
+  fanout?: FanoutOptions;
   /** Told whenever the state, health or config of this runtime changes. */
   onChange?: () => void;
 }
@@ -84,12 +86,29 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   #removed = false;
   /** Removed because the Backend is stopping, not because the connection was deleted. */
   #shuttingDown = false;
+  /** The shared event streams of this runtime's workers (one upstream socket per worker). */
+  readonly fanout: EventFanout;
 
   constructor(cfg: RemoteConfig, opts: RemoteHandleOptions = {}) {
     this.runtimeId = cfg.id;
     this.#opts = opts;
     this.#conn = this.#connect(cfg);
     if (!this.#conn.client) this.#setState("unconfigured", this.#conn.setupError);
+    // Each (re)connect of a follower takes the current client, re-checked inline.
+    const upstream = leasedSource(this.runtimeId, {
+      removed: () => this.#removed ? (this.#shuttingDown ? "shutdown" : "runtime_removed") : null,
+      lease: async () => {
+        const { conn, client } = await this.#ready();
+        return { client, retired: conn.retired.signal };
+      },
+    });
+    this.fanout = new EventFanout({
+      head: async (workerId) => (await this.getWorker(workerId)).last_seq,
+      follow: (workerId, after, signal) =>
+        followRelay(upstream, workerId, after, { signal, backoffMs: opts.backoffMs }),
+      replay: async (workerId, after, limit) =>
+        (await this.transcript(workerId, after, limit)).entries,
+    }, opts.fanout);
   }
 
   get displayName(): string {
@@ -384,34 +403,12 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   transcriptEnvelope = (id: string, after: number, limit: number) =>
     this.#call((c) => c.transcriptBody(id, after, limit));
   /**
-   * The worker's events through whichever client is current: an edit hands the stream over
-   * to the new endpoint from the last forwarded seq, a delete ends it with `runtime_removed`,
-   * and each reconnect re-checks the runtime inline instead of waiting for a health tick.
-   * The caller looks the worker up first (the events route does, before it upgrades).
+   * The worker's events through whichever client is current, one upstream socket per worker
+   * for every browser: an edit hands it over to the new endpoint from the last forwarded seq,
+   * a delete ends it with `runtime_removed`, each reconnect re-checks the runtime inline.
    */
-  // deno-lint-ignore require-await
-  async events(
-    workerId: string,
-    after: number,
-    signal: AbortSignal,
-  ): Promise<AsyncIterable<StreamFrame>> {
-    const ended = (): ControlFrame => ({
-      type: "stream.ended",
-      reason: this.#shuttingDown ? "shutdown" : "runtime_removed",
-    });
-    const source = {
-      runtimeId: this.runtimeId,
-      acquire: async (): Promise<UpstreamLease | ControlFrame | null> => {
-        if (this.#removed) return ended();
-        try {
-          const { conn, client } = await this.#ready();
-          return { client, retired: conn.retired.signal };
-        } catch {
-          return this.#removed ? ended() : null;
-        }
-      },
-    };
-    return followEvents(source, workerId, after, { signal, backoffMs: this.#opts.backoffMs });
+  streamEvents(w: string, after: number, sink: EventSink, signal: AbortSignal) {
+    return this.fanout.subscribe(w, after, sink, signal);
   }
 
   /**

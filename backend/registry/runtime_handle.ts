@@ -18,6 +18,7 @@ import type {
   WorkerSummary,
 } from "../../shared/mod.ts";
 import type { JsonBody } from "./json_body.ts";
+import type { EventSink, SubscriptionEnd } from "./event_fanout.ts";
 
 /** A frame of a browser-facing event stream: a worker event or a `stream.*` control frame. */
 export type StreamFrame = WorkerEvent | ControlFrame;
@@ -60,11 +61,18 @@ export interface RuntimeHandle {
     limit: number,
   ): Promise<JsonBody | TranscriptPage>;
   /**
-   * Events with `seq > after`, then live, until `signal` aborts. Remote handles
+   * Feeds `sink` (an open browser socket) the worker's events with `seq > after`, then live,
+   * until `signal` aborts, the sink lags (dropped with `stream_lagging`) or the stream ends.
+   * Every browser on one worker shares one upstream subscription (issue 15). Remote handles
    * reconnect on their own and report it with `stream.reconnecting` / `stream.resumed`.
    * Callers look the worker up with {@link RuntimeHandle.getWorker} first, so an unknown
    * worker is an HTTP error before any socket is upgraded.
    */
-  events(workerId: string, after: number, signal: AbortSignal): Promise<AsyncIterable<StreamFrame>>;
+  streamEvents(
+    workerId: string,
+    after: number,
+    sink: EventSink,
+    signal: AbortSignal,
+  ): Promise<SubscriptionEnd>;
   close(): Promise<void>;
 }

@@ -5,29 +5,15 @@
  * @module
  */
 import { parse, TomlError } from "smol-toml";
-import { z } from "zod";
-import {
-  type Diagnostic,
-  diagnostic,
-  DisplayName,
-  parseListen,
-  RuntimeId,
-} from "../../shared/mod.ts";
-import { isTokenRef } from "./token_ref.ts";
+import { type Diagnostic, diagnostic, parseListen } from "../../shared/mod.ts";
+import { type RemoteConfig, validateConfigEntry } from "./connection_input.ts";
+import { findLayout } from "./toml_layout.ts";
+
+export type { RemoteConfig } from "./connection_input.ts";
 
 /** Where the Backend keeps its local config, relative to the workspace root. */
 export const DEFAULT_CONFIG_PATH = ".yoi/workspace-backend.local.toml";
 export const DEFAULT_LISTEN = "127.0.0.1:8787";
-
-/** A remote runtime entry as persisted: only these four keys are ever written. */
-export const RemoteConfigSchema = z.object({
-  id: RuntimeId,
-  endpoint: z.string(),
-  display_name: DisplayName.optional(),
-  // Only the shape here: a ref the policy refuses keeps its row, `unconfigured` (DESIGN §8).
-  token_ref: z.string().refine(isTokenRef, 'must look like "env:NAME" or "file:NAME"').optional(),
-});
-export type RemoteConfig = z.infer<typeof RemoteConfigSchema>;
 
 export interface BackendConfig {
   listen: string;
@@ -69,24 +55,6 @@ export function tomlErrorDiagnostic(e: unknown, file?: string): Diagnostic {
   return d;
 }
 
-/** Problems with an endpoint string, or null when it is acceptable (DESIGN §6). */
-export function endpointProblem(endpoint: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(endpoint);
-  } catch {
-    return "endpoint must be an absolute http: or https: URL";
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    return "endpoint scheme must be http or https";
-  }
-  if (!u.hostname) return "endpoint must name a host";
-  if (u.username || u.password) return "endpoint must not contain credentials";
-  if (u.search || endpoint.includes("?")) return "endpoint must not contain a query";
-  if (u.hash || endpoint.includes("#")) return "endpoint must not contain a fragment";
-  return null;
-}
-
 /** Describes a TOML parse error by line and column only (never the path or the text). */
 export function describeTomlError(e: unknown): string {
   if (e instanceof TomlError) {
@@ -107,7 +75,8 @@ export function parseBackendConfig(text: string, file?: string): BackendConfig {
   };
   let raw: Record<string, unknown>;
   try {
-    raw = parse(text) as Record<string, unknown>;
+    // Integers beyond 2^53 (int64 extremes are valid TOML) parse as BigInt instead of failing.
+    raw = parse(text, { integersAsBigInt: "asNeeded" }) as Record<string, unknown>;
   } catch (e) {
     cfg.parsed = false;
     cfg.diagnostics.push(tomlErrorDiagnostic(e, file));
@@ -155,31 +124,48 @@ export function parseBackendConfig(text: string, file?: string): BackendConfig {
     }
   }
   const runtimes = raw.runtimes as Record<string, unknown> | undefined;
+  if (runtimes !== undefined && !Array.isArray(runtimes?.remote)) {
+    // Runtimes in a shape the editor cannot read as entries: say where, instead of silence.
+    const shape = findLayout(text).unsupported;
+    if (shape) {
+      const d = diagnostic(
+        "config_unsupported_shape",
+        `${shape.message[0].toUpperCase()}${shape.message.slice(1)}; its runtimes are not used.`,
+        "warning",
+      );
+      if (file) d.file = file;
+      d.line = shape.line;
+      d.column = shape.column;
+      cfg.diagnostics.push(d);
+    }
+  }
   const list = runtimes && Array.isArray(runtimes.remote) ? runtimes.remote : [];
   const seen = new Set<string>();
-  list.forEach((entry, i) => {
-    const r = RemoteConfigSchema.safeParse(entry);
+  list.forEach((raw, i) => {
     const where = `[[runtimes.remote]] #${i + 1}`;
-    if (!r.success) {
-      const fields = r.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ");
-      cfg.diagnostics.push(diagnostic("invalid_request", `${where} skipped: ${fields}`));
+    const r = validateConfigEntry(raw);
+    if (r.problems) {
+      const first = r.problems[0];
+      // The codes a skipped entry has always carried: its endpoint, a taken id, else
+      // invalid_request; every field's own message is in the text.
+      const code = first.code === "invalid_endpoint" || first.code === "duplicate_runtime_id"
+        ? first.code
+        : "invalid_request";
+      const id = typeof (raw as { id?: unknown })?.id === "string" && first.code !== "invalid_id"
+        ? ` (${(raw as { id: string }).id})`
+        : "";
+      const why = r.problems.map((p) => p.message.replace(/\.$/, "")).join("; ");
+      cfg.diagnostics.push(diagnostic(code, `${where}${id} skipped: ${why}`));
       return;
     }
-    const problem = endpointProblem(r.data.endpoint);
-    if (problem) {
+    if (seen.has(r.entry.id)) {
       cfg.diagnostics.push(
-        diagnostic("invalid_endpoint", `${where} (${r.data.id}) skipped: ${problem}`),
+        diagnostic("duplicate_runtime_id", `${where} skipped: id "${r.entry.id}" is already used`),
       );
       return;
     }
-    if (r.data.id === "embedded" || seen.has(r.data.id)) {
-      cfg.diagnostics.push(
-        diagnostic("duplicate_runtime_id", `${where} skipped: id "${r.data.id}" is already used`),
-      );
-      return;
-    }
-    seen.add(r.data.id);
-    cfg.remotes.push(r.data);
+    seen.add(r.entry.id);
+    cfg.remotes.push(r.entry);
   });
   return cfg;
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { endpointProblem, loadBackendConfig, parseBackendConfig } from "./config.ts";
+import { loadBackendConfig, parseBackendConfig } from "./config.ts";
+import { endpointProblem } from "./connection_input.ts";
 
 Deno.test("config: remotes, listen and allowed hosts are read; bad entries are skipped with a diagnostic each", () => {
   const cfg = parseBackendConfig(`
@@ -96,4 +97,33 @@ Deno.test("config: an entry whose token_ref the policy refuses is kept (it becom
   );
   assert.equal(cfg.remotes.length, 1);
   assert.equal(cfg.remotes[0].token_ref, "env:HOME");
+});
+
+Deno.test("config: an entry add accepts is read back (80 astral characters), int64 extremes parse", () => {
+  const name = "😀".repeat(80);
+  const cfg = parseBackendConfig(
+    `max = 9223372036854775807\nmin = -9223372036854775808\n[[runtimes.remote]]\n` +
+      `id = "wide"\nendpoint = "http://127.0.0.1:1"\ndisplay_name = "${name}"\ntoken_ref = ""\n`,
+  );
+  assert.equal(cfg.parsed, true);
+  assert.deepEqual(cfg.diagnostics, []);
+  assert.deepEqual(cfg.remotes, [
+    { id: "wide", endpoint: "http://127.0.0.1:1", display_name: name },
+  ]);
+});
+
+Deno.test("config: runtimes.remote as one table is reported with its line, not ignored silently", () => {
+  const cfg = parseBackendConfig(
+    `[server]\nlisten = "127.0.0.1:8787"\n\n[runtimes.remote]\nid = "a"\nendpoint = "http://h:1"\n`,
+    "workspace-backend.local.toml",
+  );
+  assert.equal(cfg.parsed, true);
+  assert.deepEqual(cfg.remotes, []);
+  assert.equal(cfg.diagnostics.length, 1);
+  const d = cfg.diagnostics[0];
+  assert.equal(d.code, "config_unsupported_shape");
+  assert.equal(d.severity, "warning");
+  assert.equal(d.line, 4);
+  assert.equal(d.file, "workspace-backend.local.toml");
+  assert.match(d.message, /single table.*line 4/);
 });

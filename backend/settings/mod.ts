@@ -12,12 +12,13 @@ export {
   type RemoteConfig,
 } from "./config.ts";
 export { ConfigWatcher } from "./config_watch.ts";
+export { ConnectionStore } from "./connection_store.ts";
 export {
-  ConnectionStore,
+  assertRuntimeIdParam,
   validateCandidate,
   validateConnectionEdit,
   validateNewConnection,
-} from "./connection_store.ts";
+} from "./connection_input.ts";
 export { assertEndpointAllowed, EndpointGuard, type Lookup } from "./endpoint_policy.ts";
 export { RemoteEndpoint, type Secret } from "./secret.ts";
 export { resolveTokenRef, type TokenRefPolicy } from "./token_ref.ts";

@@ -7,7 +7,7 @@
  * endpoint they typed.
  * @module
  */
-import { ApiError } from "../../shared/mod.ts";
+import { ApiError, type Diagnostic, diagnostic } from "../../shared/mod.ts";
 import { Secret } from "./secret.ts";
 
 /**
@@ -62,16 +62,27 @@ export function tokenRefProblem(ref: string, policy: TokenRefPolicy = {}): strin
   return 'token_ref must look like "env:NAME" or "file:NAME".';
 }
 
+const SHAPE_MESSAGE =
+  'token_ref must look like "env:NAME" or "file:NAME" (a reference, not a token).';
+
+/**
+ * The token_ref rule as a diagnostic: 400 `invalid_token_ref` for a malformed ref, and, unless
+ * `policy` is null (config load keeps such refs; they become `unconfigured` live),
+ * `token_ref_not_allowed` for one the policy refuses. Null when the ref is acceptable.
+ */
+export function tokenRefDiagnostic(
+  ref: unknown,
+  policy: TokenRefPolicy | null = {},
+): Diagnostic | null {
+  if (!isTokenRef(ref)) return diagnostic("invalid_token_ref", SHAPE_MESSAGE);
+  const p = policy && tokenRefProblem(ref, policy);
+  return p ? diagnostic("token_ref_not_allowed", p) : null;
+}
+
 /** Throws 400 `token_ref_not_allowed` (or `invalid_token_ref`) unless `ref` may resolve. */
 export function assertTokenRefAllowed(ref: string, policy: TokenRefPolicy = {}): void {
-  if (!isTokenRef(ref)) {
-    throw new ApiError(
-      "invalid_token_ref",
-      'token_ref must look like "env:NAME" or "file:NAME" (a reference, not a token).',
-    );
-  }
-  const p = tokenRefProblem(ref, policy);
-  if (p) throw new ApiError("token_ref_not_allowed", p);
+  const d = tokenRefDiagnostic(ref, policy);
+  if (d) throw new ApiError(d.code, d.message);
 }
 
 /**

@@ -1,201 +1,144 @@
 /**
- * Surgical edits of `[[runtimes.remote]]` entries in a TOML file's text.
- * Everything outside the edited entry — comments, blank lines, key order,
- * unknown tables and keys — stays byte for byte. Callers re-parse the result
- * and compare it with the intended config before they write it.
+ * Span edits of `[[runtimes.remote]]` entries in a config file's text, at the offsets
+ * {@link findLayout} found. Everything outside the edited entry — comments, blank lines, key
+ * order, a BOM, CRLF line breaks, unknown tables and keys — stays byte for byte, and an added
+ * entry deleted again leaves the file exactly as it was. Callers re-parse the result and compare
+ * it with the intended config before they write it (`config_edit.ts`).
  * @module
  */
-import { parse } from "smol-toml";
-import type { RemoteConfig } from "./config.ts";
+import type { ConfigLayout, RemoteSpan } from "./toml_layout.ts";
 
-/** A `[[runtimes.remote]]` entry's place in the text, by line index. */
-export interface RemoteBlock {
-  /** Line of the `[[runtimes.remote]]` header. */
-  start: number;
-  /** Last line of the entry that is not blank and not only a comment. */
-  contentEnd: number;
-  /** Line of the next table header (or the line count). */
-  next: number;
-  id: string | undefined;
+/** The persisted fields of an entry (DESIGN §7); only these are ever written. */
+export interface RemoteFields {
+  id: string;
+  endpoint: string;
+  display_name?: string;
+  token_ref?: string;
 }
 
-/** Splits text into lines, keeping each line's own terminator. */
-function splitLines(text: string): string[] {
-  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-}
+/** The keys an edit may change, in the order new ones are written. */
+export const EDITABLE_KEYS = ["endpoint", "display_name", "token_ref"] as const;
+export type EditableKey = typeof EDITABLE_KEYS[number];
 
-const HEADER = /^\s*\[\[?[^\[\]=]+\]\]?\s*(#.*)?\r?\n?$/;
+const ESCAPES: Record<number, string> = {
+  0x08: "\\b",
+  0x09: "\\t",
+  0x0a: "\\n",
+  0x0c: "\\f",
+  0x0d: "\\r",
+  0x22: '\\"',
+  0x5c: "\\\\",
+};
 
-/**
- * Finds the line indexes of table headers, skipping lines inside multi-line
- * strings and multi-line arrays or inline tables, where a `[` is a value.
- */
-export function tableHeaders(lines: string[]): number[] {
-  const headers: number[] = [];
-  let multi: '"""' | "'''" | null = null;
-  let depth = 0;
-  lines.forEach((line, idx) => {
-    if (!multi && depth === 0 && HEADER.test(line)) {
-      headers.push(idx);
-      return;
-    }
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i];
-      if (multi) {
-        if (multi === '"""' && ch === "\\") {
-          i++;
-          continue;
-        }
-        if (line.startsWith(multi, i)) {
-          multi = null;
-          i += 2;
-        }
-        continue;
-      }
-      if (ch === "#") break;
-      if (line.startsWith('"""', i) || line.startsWith("'''", i)) {
-        multi = line.slice(i, i + 3) as '"""' | "'''";
-        i += 2;
-        continue;
-      }
-      if (ch === '"' || ch === "'") {
-        // single-line string: skip to its end
-        for (i++; i < line.length && line[i] !== ch; i++) {
-          if (ch === '"' && line[i] === "\\") i++;
-        }
-        continue;
-      }
-      if (ch === "[" || ch === "{") depth++;
-      else if ((ch === "]" || ch === "}") && depth > 0) depth--;
-    }
-  });
-  return headers;
-}
-
-function isRemoteHeader(line: string): boolean {
-  try {
-    const doc = parse(line.replace(/\r?\n$/, "")) as Record<string, unknown>;
-    const rt = doc.runtimes as Record<string, unknown> | undefined;
-    return Object.keys(doc).length === 1 && !!rt && Object.keys(rt).length === 1 &&
-      Array.isArray(rt.remote) && rt.remote.length === 1;
-  } catch {
-    return false;
+/** `s` as a TOML basic string: quote, backslash and control characters (DEL too) escaped. */
+export function tomlString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ESCAPES[c]) out += ESCAPES[c];
+    else if (c < 0x20 || c === 0x7f) out += `\\u${c.toString(16).padStart(4, "0")}`;
+    else out += ch;
   }
+  return `${out}"`;
 }
 
-function isContent(line: string): boolean {
-  const t = line.trim();
-  return t !== "" && !t.startsWith("#");
-}
-
-/** Every `[[runtimes.remote]]` entry in `text`, in file order. */
-export function findRemoteBlocks(text: string): RemoteBlock[] {
-  const lines = splitLines(text);
-  const headers = tableHeaders(lines);
-  const blocks: RemoteBlock[] = [];
-  headers.forEach((h, k) => {
-    if (!isRemoteHeader(lines[h])) return;
-    const next = headers[k + 1] ?? lines.length;
-    let contentEnd = h;
-    for (let i = h + 1; i < next; i++) if (isContent(lines[i])) contentEnd = i;
-    let id: string | undefined;
-    try {
-      const doc = parse(lines.slice(h, contentEnd + 1).join("")) as {
-        runtimes?: { remote?: { id?: unknown }[] };
-      };
-      const v = doc.runtimes?.remote?.[0]?.id;
-      if (typeof v === "string") id = v;
-    } catch { /* left undefined: such a block is never edited */ }
-    blocks.push({ start: h, contentEnd, next, id });
-  });
-  return blocks;
-}
-
-/** The TOML text of one entry; only the four persisted keys are ever written. */
-export function renderRemote(entry: RemoteConfig): string {
-  // JSON string syntax is valid TOML basic-string syntax for these validated values.
-  const out = ["[[runtimes.remote]]\n", `id = ${JSON.stringify(entry.id)}\n`];
-  out.push(`endpoint = ${JSON.stringify(entry.endpoint)}\n`);
-  if (entry.display_name !== undefined) {
-    out.push(`display_name = ${JSON.stringify(entry.display_name)}\n`);
-  }
-  if (entry.token_ref !== undefined) out.push(`token_ref = ${JSON.stringify(entry.token_ref)}\n`);
-  return out.join("");
-}
-
-/** Inserts an entry after the last existing one (or at the end of the file). */
-export function appendRemote(text: string, entry: RemoteConfig): string {
-  const lines = splitLines(text);
-  const blocks = findRemoteBlocks(text);
-  const block = renderRemote(entry);
-  const nl = text.includes("\r\n") ? "\r\n" : "\n";
-  const rendered = nl === "\n" ? block : block.replaceAll("\n", nl);
-  if (blocks.length === 0) {
-    let head = text;
-    if (head !== "" && !head.endsWith("\n")) head += nl;
-    if (head.trim() !== "") head += nl;
-    return head + rendered;
-  }
-  const at = blocks[blocks.length - 1].contentEnd + 1;
-  const before = lines.slice(0, at);
-  if (before.length && !before[before.length - 1].endsWith("\n")) {
-    before[before.length - 1] += nl;
-  }
-  return [...before, nl, rendered, ...lines.slice(at)].join("");
-}
-
-/** Removes the entry with `id`; returns null when there is none. */
-export function removeRemote(text: string, id: string): string | null {
-  const lines = splitLines(text);
-  const block = findRemoteBlocks(text).find((b) => b.id === id);
-  if (!block) return null;
-  let from = block.start;
-  let to = block.contentEnd + 1;
-  // Keep the spacing tidy: drop one blank line that separated this entry from the previous one.
-  const blank = (s: string | undefined) => s !== undefined && s.trim() === "";
-  if (blank(lines[from - 1]) && (blank(lines[to]) || to >= lines.length)) from--;
-  else if (from === 0 && blank(lines[to])) to++;
-  return [...lines.slice(0, from), ...lines.slice(to)].join("");
-}
-
-const EDITABLE_KEYS = ["endpoint", "display_name", "token_ref"] as const;
-
-/**
- * Rewrites the keys of the entry with `entry.id` to `entry`'s values, touching only the
- * lines of those keys (a missing key is added after the entry's last line, an unset one
- * is removed). Returns null when there is no such block or a value is not written as a
- * one-line string, so the caller refuses instead of guessing.
- */
-export function editRemote(text: string, entry: RemoteConfig): string | null {
-  const lines = splitLines(text);
-  const block = findRemoteBlocks(text).find((b) => b.id === entry.id);
-  if (!block) return null;
-  const nl = text.includes("\r\n") ? "\r\n" : "\n";
-  const drop = new Set<number>();
-  const append: string[] = [];
+/** The entry's lines (each ending with `nl`): header, then the persisted keys that are set. */
+export function renderRemote(entry: RemoteFields, nl = "\n"): string {
+  const lines = ["[[runtimes.remote]]", `id = ${tomlString(entry.id)}`];
   for (const key of EDITABLE_KEYS) {
-    const want = entry[key];
-    const keyLine = new RegExp(`^(\\s*${key}\\s*=\\s*)("(?:[^"\\\\\\n]|\\\\.)*"|'[^'\\n]*')(.*)$`);
-    const at = lines.findIndex((l, i) =>
-      i > block.start && i <= block.contentEnd && new RegExp(`^\\s*${key}\\s*=`).test(l)
-    );
-    if (at === -1) {
-      if (want !== undefined) append.push(`${key} = ${JSON.stringify(want)}${nl}`);
-      continue;
-    }
-    if (want === undefined) {
-      drop.add(at);
-      continue;
-    }
-    const eol = lines[at].endsWith("\r\n") ? "\r\n" : lines[at].endsWith("\n") ? "\n" : "";
-    const m = keyLine.exec(lines[at].slice(0, lines[at].length - eol.length));
-    if (!m) return null;
-    lines[at] = `${m[1]}${JSON.stringify(want)}${m[3]}${eol}`;
+    const v = entry[key];
+    if (v !== undefined) lines.push(`${key} = ${tomlString(v)}`);
   }
-  if (append.length) {
-    const last = block.contentEnd;
-    if (!lines[last].endsWith("\n")) lines[last] += nl;
-    lines.splice(last + 1, 0, ...append);
+  return lines.map((l) => l + nl).join("");
+}
+
+const BLANK = /^[ \t]*(\r?\n)?$/;
+
+/** Start of the line holding offset `at` (a BOM is never part of a line). */
+function lineStart(text: string, at: number, bom: number): number {
+  return Math.max(text.lastIndexOf("\n", at - 1) + 1, bom);
+}
+
+/** Just past the line starting at `at` (its line break included, when there is one). */
+function lineEnd(text: string, at: number): number {
+  const nl = text.indexOf("\n", at);
+  return nl === -1 ? text.length : nl + 1;
+}
+
+/** The line break to write near `at`: the one ending the line before it, else the file's first. */
+function lineBreak(text: string, at: number): string {
+  const prev = text.lastIndexOf("\n", at - 1);
+  const nl = prev !== -1 ? prev : text.indexOf("\n");
+  return nl > 0 && text[nl - 1] === "\r" ? "\r\n" : "\n";
+}
+
+/** `text` with the entry added after the last entry (or at the end of the file). */
+export function appendRemote(text: string, layout: ConfigLayout, entry: RemoteFields): string {
+  const last = layout.entries.at(-1);
+  const at = last ? last.end : text.length;
+  const nl = lineBreak(text, at);
+  const block = renderRemote(entry, nl);
+  if (at === text.length && at > layout.bom && !text.endsWith("\n")) {
+    // The file ends without a line break: so does it after the new entry (and after its delete).
+    return `${text}${nl}${nl}${block.slice(0, -nl.length)}`;
   }
-  return lines.filter((_, i) => !drop.has(i)).join("");
+  if (!last) return at === layout.bom ? text + block : `${text}${nl}${block}`;
+  // One blank line before the entry, unless the next line is not blank: then none, so that a
+  // delete (which takes a blank line only from between blank neighbours) restores the file.
+  const next = text.slice(at, lineEnd(text, at));
+  const sep = at === text.length || BLANK.test(next) ? nl : "";
+  return text.slice(0, at) + sep + block + text.slice(at);
+}
+
+/** `text` without the entry (its sub-tables included) and one blank line that separated it. */
+export function removeRemote(text: string, layout: ConfigLayout, span: RemoteSpan): string {
+  const { bom } = layout;
+  let from = span.start;
+  let to = span.end;
+  const prevStart = from > bom ? lineStart(text, from - 1, bom) : -1;
+  const prevBlank = prevStart !== -1 && BLANK.test(text.slice(prevStart, from));
+  const atEnd = to >= text.length;
+  const nextBlank = !atEnd && BLANK.test(text.slice(to, lineEnd(text, to)));
+  if (prevBlank && (nextBlank || atEnd)) from = prevStart;
+  else if (from === bom && nextBlank) to = lineEnd(text, to);
+  let head = text.slice(0, from);
+  if (atEnd && !text.endsWith("\n") && from > bom) {
+    // The entry ended the file without a line break: the line now last keeps that style.
+    head = head.replace(/\r?\n$/, "");
+  }
+  return head + text.slice(to);
+}
+
+/**
+ * `text` with the entry's keys set to `changes` (undefined: the key's line is removed). A key
+ * that exists keeps its line, spacing and comment; only its value is replaced. A new key goes
+ * after the last key of the entry's own table, before any sub-table.
+ */
+export function editRemote(
+  text: string,
+  span: RemoteSpan,
+  changes: Partial<Record<EditableKey, string | null>>,
+): string {
+  const splices: { from: number; to: number; with: string }[] = [];
+  const added: string[] = [];
+  for (const key of EDITABLE_KEYS) {
+    if (!(key in changes)) continue;
+    const want = changes[key];
+    const at = span.keys.get(key);
+    if (at && want == null) splices.push({ from: at.start, to: at.end, with: "" });
+    else if (at) splices.push({ from: at.valueStart, to: at.valueEnd, with: tomlString(want!) });
+    else if (want != null) added.push(`${key} = ${tomlString(want)}`);
+  }
+  if (added.length) {
+    const at = span.bodyEnd;
+    const nl = lineBreak(text, at);
+    const tail = at === text.length && !text.endsWith("\n");
+    const lines = tail ? nl + added.join(nl) : added.map((l) => l + nl).join("");
+    splices.push({ from: at, to: at, with: lines });
+  }
+  let out = text;
+  for (const s of splices.sort((a, b) => b.from - a.from)) {
+    out = out.slice(0, s.from) + s.with + out.slice(s.to);
+  }
+  return out;
 }

@@ -9,8 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "smol-toml";
+import { ApiError } from "../../shared/mod.ts";
+import { addConnection, removeConnection } from "./config_edit.ts";
 import { ConnectionStore } from "./connection_store.ts";
-import { appendRemote, findRemoteBlocks, removeRemote, renderRemote } from "./toml_edit.ts";
+import { renderRemote, tomlString } from "./toml_edit.ts";
+import { findLayout } from "./toml_layout.ts";
 
 /** Parses a file with python3's tomllib: an independent TOML implementation. */
 async function pythonToml(path: string): Promise<unknown> {
@@ -318,8 +321,8 @@ Deno.test("add to a missing file creates it with just the entry", async () => {
   }
 });
 
-Deno.test("findRemoteBlocks skips header-looking lines in multi-line strings and arrays", () => {
-  const blocks = findRemoteBlocks(INPUT);
+Deno.test("findLayout skips header-looking lines in multi-line strings and arrays", () => {
+  const blocks = findLayout(INPUT).entries;
   assert.deepEqual(blocks.map((b) => b.id), ["a", "b", "c"]);
   const text = `x = [
   "a",
@@ -331,7 +334,7 @@ y = """ \\"""
 [[runtimes.remote]]
 """
 `;
-  assert.deepEqual(findRemoteBlocks(text).map((b) => b.id), ["only"]);
+  assert.deepEqual(findLayout(text).entries.map((b) => b.id), ["only"]);
 });
 
 Deno.test("renderRemote escapes values as valid TOML strings", () => {
@@ -344,14 +347,25 @@ Deno.test("renderRemote escapes values as valid TOML strings", () => {
   assert.deepEqual(plain(parse(text)), { runtimes: { remote: [entry] } });
 });
 
-Deno.test("removeRemote returns null for an unknown id; appendRemote after a file without final newline", () => {
-  assert.equal(removeRemote(INPUT, "zzz"), null);
+Deno.test("tomlString escapes what TOML requires, DEL included; the result parses back", () => {
+  for (const s of ['say "hi"', "back\\slash", "tab\tnl\ncr\r", "del\u007f bell\u0007", "ünï 😀"]) {
+    assert.equal((parse(`v = ${tomlString(s)}`) as { v: string }).v, s);
+  }
+  assert.equal(tomlString("del\u007f"), '"del\\u007f"');
+});
+
+Deno.test("remove of an unknown id is runtime_not_found; a file without final newline keeps that style", () => {
+  assert.throws(
+    () => removeConnection(INPUT, "zzz"),
+    (e) => e instanceof ApiError && e.code === "runtime_not_found",
+  );
   const text = `[[runtimes.remote]]\nid = "a"\nendpoint = "http://h"`;
-  const out = appendRemote(text, { id: "b", endpoint: "http://i" });
+  const out = addConnection(text, { id: "b", endpoint: "http://i" });
   assert.equal(
     out,
-    `[[runtimes.remote]]\nid = "a"\nendpoint = "http://h"\n\n[[runtimes.remote]]\nid = "b"\nendpoint = "http://i"\n`,
+    `[[runtimes.remote]]\nid = "a"\nendpoint = "http://h"\n\n[[runtimes.remote]]\nid = "b"\nendpoint = "http://i"`,
   );
+  assert.equal(removeConnection(out, "b"), text, "add then delete restores it byte for byte");
 });
 
 Deno.test("golden: edit changes only the edited entry's key lines (comments, unknown keys and CRLF kept)", async () => {

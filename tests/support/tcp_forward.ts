@@ -1,7 +1,8 @@
 /**
  * A TCP forwarder on 127.0.0.1: a second endpoint for the same runtime, so a
  * test can move a connection from one endpoint to another (or cut one) while
- * the runtime itself keeps running.
+ * the runtime itself keeps running. It also counts the WebSocket upgrades that
+ * pass through, so a test can see how many event streams a Backend opened.
  * @module
  */
 export class TcpForward {
@@ -9,6 +10,10 @@ export class TcpForward {
   readonly #listener: Deno.TcpListener;
   readonly #conns = new Set<Deno.Conn>();
   #closed = false;
+  /** WebSocket upgrade requests passed through so far. */
+  upgrades = 0;
+  /** Connections that started with a WebSocket upgrade and are still open. */
+  openUpgrades = 0;
   #accepting: Promise<void>;
 
   constructor(targetPort: number) {
@@ -61,10 +66,27 @@ export class TcpForward {
         }
       }
     };
+    let upgrade = false;
+    let first = true;
+    const tap = new TransformStream<Uint8Array, Uint8Array>({
+      transform: (chunk, ctl) => {
+        if (first) {
+          first = false;
+          const head = new TextDecoder().decode(chunk.subarray(0, 4096));
+          upgrade = head.startsWith("GET ") && /\r\nupgrade:\s*websocket/i.test(head);
+          if (upgrade) {
+            this.upgrades++;
+            this.openUpgrades++;
+          }
+        }
+        ctl.enqueue(chunk);
+      },
+    });
     await Promise.race([
-      inbound.readable.pipeTo(outbound.writable).catch(() => {}),
+      inbound.readable.pipeThrough(tap).pipeTo(outbound.writable).catch(() => {}),
       outbound.readable.pipeTo(inbound.writable).catch(() => {}),
     ]);
+    if (upgrade) this.openUpgrades--;
     done();
   }
 

@@ -7,6 +7,7 @@
  * reloads the page once the runtime answers again.
  * @module
  */
+import { Lexer } from "marked";
 import { ApiClientError } from "../../../../shared/api_request.ts";
 import type { WorkspaceClient } from "../../../../shared/client.ts";
 import {
@@ -19,10 +20,13 @@ import { ErrorNotice } from "../../components/diagnostics.tsx";
 import { errorSentence } from "../../components/error_text.ts";
 import { AppLayout } from "../../components/layout.tsx";
 import WorkerConsole from "../../islands/worker_console.tsx";
+import { provideMarkdownLexer } from "../../islands/worker_console/mod.ts";
 import { island } from "../../kit/mod.ts";
 import type { Route } from "../../route.ts";
 
 const Console = island("worker_console", WorkerConsole);
+// The island loads the Markdown lexer lazily in the browser; the server renders it at once.
+provideMarkdownLexer(Lexer);
 
 /** Every page of a worker's transcript. */
 async function fullTranscript(
