@@ -82,6 +82,8 @@ export interface VerifierOptions {
 export class CapabilityVerifier {
   readonly #runtimeId: string;
   readonly #keys: Map<string, TrustedKey>;
+  /** The trusted key when there is exactly one. */
+  readonly #only: TrustedKey | undefined;
   readonly #now: () => number;
   readonly #max: number;
   /** `kid:jti` → expiry (s); insertion order is roughly expiry order. */
@@ -98,6 +100,7 @@ export class CapabilityVerifier {
   constructor(runtimeId: string, keys: TrustedKey[], opts: VerifierOptions = {}) {
     this.#runtimeId = runtimeId;
     this.#keys = new Map(keys.map((k) => [k.kid, k]));
+    this.#only = this.#keys.size === 1 ? [...this.#keys.values()][0] : undefined;
     this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#max = opts.replayCacheMax ?? DEFAULT_REPLAY_CACHE_MAX;
     this.#readMax = opts.readCacheMax ?? DEFAULT_READ_CACHE_MAX;
@@ -124,21 +127,27 @@ export class CapabilityVerifier {
       this.#reads.delete(token);
       return false; // expired: a full check would refuse it too
     }
-    let kid: unknown;
-    try {
-      kid = decodeProtectedHeader(token).kid;
-    } catch {
-      return false;
+    // One trusted key (the usual case): no separate header decode to pick it; the verified
+    // header must still name it.
+    let trusted = this.#only;
+    if (!trusted) {
+      let kid: unknown;
+      try {
+        kid = decodeProtectedHeader(token).kid;
+      } catch {
+        return false;
+      }
+      trusted = typeof kid === "string" ? this.#keys.get(kid) : undefined;
+      if (!trusted) return false;
     }
-    const trusted = typeof kid === "string" ? this.#keys.get(kid) : undefined;
-    if (!trusted) return false;
     const now = this.#now();
     // The JWS check is jose's; the JWT claims are checked here, as jwtVerify would (it costs
     // about half again as much, and a mutating request pays it every time).
     let p: Record<string, unknown>;
     try {
       const r = await compactVerify(token, trusted.key, { algorithms: [CAPABILITY_ALG] });
-      if (r.protectedHeader.typ !== CAPABILITY_TYP) return false;
+      const h = r.protectedHeader;
+      if (h.typ !== CAPABILITY_TYP || h.kid !== trusted.kid) return false;
       p = JSON.parse(dec.decode(r.payload));
     } catch {
       return false;
@@ -174,12 +183,13 @@ export class CapabilityVerifier {
   /** Records a mutating jti; false when it was seen (replay) or the cache is full of live ones. */
   #firstUse(key: string, exp: number, now: number): boolean {
     if (this.#seen.has(key)) return false;
-    if (this.#seen.size >= this.#max) {
-      for (const [k, e] of this.#seen) {
-        if (e + CAPABILITY_SKEW_SEC < now) this.#seen.delete(k);
-      }
-      if (this.#seen.size >= this.#max) return false; // fail closed under a flood
+    // Oldest first (insertion order is about expiry order): drop the expired head, so the
+    // cache holds live entries only and a full one is not swept entry by entry per request.
+    for (const [k, e] of this.#seen) {
+      if (e + CAPABILITY_SKEW_SEC >= now) break;
+      this.#seen.delete(k);
     }
+    if (this.#seen.size >= this.#max) return false; // full of live entries: fail closed
     this.#seen.set(key, exp);
     return true;
   }

@@ -120,6 +120,8 @@ Deno.test("claims are checked as strictly as jwtVerify would: every wrong form i
   const refused: [string, Promise<string>][] = [
     ["another typ", sign({ ...good, jti: "a" }, { ...header, typ: "JWT" })],
     ["no typ", sign({ ...good, jti: "b" }, { alg: "Ed25519", kid: key.kid })],
+    ["another kid", sign({ ...good, jti: "b2" }, { ...header, kid: "someone-else" })],
+    ["no kid", sign({ ...good, jti: "b3" }, { alg: "Ed25519", typ: "yoi-cap+jwt" })],
     ["another issuer", sign({ ...good, jti: "c", iss: "someone" })],
     ["another audience", sign({ ...good, jti: "d", aud: ["x", "y"] })],
     ["no iat", sign({ ...good, jti: "e", iat: undefined })],
@@ -133,4 +135,22 @@ Deno.test("claims are checked as strictly as jwtVerify would: every wrong form i
     ["not an object", sign([good])],
   ];
   for (const [why, token] of refused) assert.equal(await post(await token), false, why);
+});
+
+Deno.test("replay cache: expired entries leave it, a cache full of live ones fails closed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "yoi-cap-unit-" });
+  const key = await loadOrCreateBackendKey(dir);
+  await Deno.remove(dir, { recursive: true });
+  let now = 1_800_000_000;
+  const minter = new CapabilityMinter(key, { now: () => now });
+  const verifier = new CapabilityVerifier("rt", [await loadTrustKey(key.publicKey)], {
+    now: () => now,
+    replayCacheMax: 3,
+  });
+  const post = async (i: number) =>
+    await verifier.verify(await minter.mint("rt", "POST", `/v1/w/${i}`), "POST", `/v1/w/${i}`);
+  for (let i = 0; i < 3; i++) assert.equal(await post(i), true);
+  assert.equal(await post(3), false, "three live jtis held: a fourth is refused");
+  now += 60 + CAPABILITY_SKEW_SEC + 1; // the first three expired (and would be refused anyway)
+  for (let i = 4; i < 7; i++) assert.equal(await post(i), true, `after expiry ${i}`);
 });
