@@ -82,8 +82,8 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
     return Promise.resolve().then(() => this.runtime.getWorker(workerId));
   }
 
-  async workerEnvelope(workerId: string): Promise<{ worker: WorkerDetail }> {
-    return { worker: await this.getWorker(workerId) };
+  workerEnvelope(workerId: string): Promise<{ worker: WorkerDetail }> {
+    return Promise.resolve().then(() => ({ worker: this.runtime.getWorker(workerId) }));
   }
 
   createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
