@@ -25,11 +25,11 @@ Usage: deno task dev -- [options]
   --state-dir DIR          workspace state folder (default: .yoi)
   --config FILE            backend config (default: <state-dir>/workspace-backend.local.toml)
   --listen HOST:PORT       overrides [server] listen (default: 127.0.0.1:8787)
-  --admin-token-env NAME   admin token from $NAME, required on every /api request;
+  --admin-token-env NAME   admin token from $NAME, required on every API request;
                            mandatory when listening beyond loopback
   --embedded-config FILE   runtime config (TOML profiles) for the embedded runtime
   --embedded-store fs|memory  (default: fs, under <state-dir>/runtime-data/embedded)
-  --fanout-deadline-ms N   deadline for /api/workers fan-out (default: 2000)
+  --fanout-deadline-ms N   deadline of the all-workers fan-out (default: 2000)
   --remote-timeout-ms N    per-request timeout towards remote runtimes (default: 5000)
   --dev                    rebuild island bundles when web sources change
   --health-interval-ms N   health checks of remote runtimes every N ms, ±20 % jitter

@@ -37,8 +37,8 @@ Usage: deno task runtime -- [options]
   --token-env NAME      read the bearer token from environment variable NAME;
                         required when listening on a non-loopback address (or --trust-key)
   --trust-key KEY       accept capability tokens signed by this Backend public key
-                        ("ed25519:…", as GET /api/backend public_key and
-                        \`deno task dev -- key show\` print it); repeatable, for rotation
+                        ("ed25519:…", as \`deno task dev -- key show\` and the
+                        Backend settings page print it); repeatable, for rotation
   --trust-keys-file F   more trusted keys, one per line (# comments)
                         (keys added with \`trust add\` are read from the data folder too)
   --config FILE         runtime config (TOML): display_name, default_profile, [profiles.*]

@@ -8,20 +8,15 @@
  * @module
  */
 import { Hono } from "hono";
+import { ApiError, errorResponse, RUNTIME_ID_HEADER } from "../shared/mod.ts";
 import {
-  ApiError,
-  CreateWorkerRequestSchema,
-  errorResponse,
-  EventsQuerySchema,
-  InputRequestSchema,
-  parseJsonBody,
-  parseWith,
-  RenameWorkerRequestSchema,
-  RestoreQuerySchema,
-  RUNTIME_ID_HEADER,
-  TranscriptQuerySchema,
-  WorkerListQuerySchema,
-} from "../shared/mod.ts";
+  type Handlers,
+  registerRoutes,
+  RUNTIME_ROUTES,
+  runtimeOpenApiDocument,
+  type RuntimeRoutes,
+  unrouted,
+} from "../shared/routes/mod.ts";
 import { DEFAULT_HIGH_WATER, sendPaced } from "../shared/backpressure.ts";
 import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
@@ -54,16 +49,7 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     return errorResponse(new ApiError("internal_error", "The runtime hit an unexpected error."));
   });
   // A known path with a method it does not take answers 405 + Allow (DESIGN §4).
-  app.notFound((c) => {
-    const allow = allowedMethods(c.req.path);
-    if (allow) {
-      return errorResponse(
-        new ApiError("method_not_allowed", `This path takes ${allow.join(", ")}.`),
-        { allow: allow.join(", ") },
-      );
-    }
-    return errorResponse(new ApiError("not_found", "No such route."));
-  });
+  app.notFound((c) => unrouted(RUNTIME_ROUTES, c.req.path));
 
   // Every answer, errors included, names this runtime (DESIGN §4): the Backend
   // compares it with the id it expects and refuses an answer from another runtime.
@@ -77,107 +63,82 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     app.use("*", runtimeAuth(opts.token, opts.trust));
   }
 
-  app.get(
-    "/v1/runtime",
-    (c) => c.json({ runtime: runtime.summary(), diagnostics: runtime.runtimeDiagnostics() }),
-  );
-
-  app.get("/v1/workers", (c) => {
-    const { status } = parseWith(WorkerListQuerySchema, c.req.query());
-    return c.json({ workers: runtime.listWorkers(status), diagnostics: runtime.diagnostics });
-  });
-
-  app.post("/v1/workers", async (c) => {
-    const body = await parseJsonBody(c.req.raw, CreateWorkerRequestSchema);
-    return c.json({ worker: await runtime.createWorker(body) }, 201);
-  });
-
-  app.get(
-    "/v1/workers/:worker_id",
-    (c) => c.json({ worker: runtime.getWorker(c.req.param("worker_id")) }),
-  );
-
-  app.patch("/v1/workers/:worker_id", async (c) => {
-    const id = c.req.param("worker_id");
-    runtime.getWorker(id); // unknown worker wins over a bad body
-    const { display_name } = await parseJsonBody(c.req.raw, RenameWorkerRequestSchema);
-    return c.json({ worker: await runtime.rename(id, display_name) });
-  });
-
-  app.delete(
-    "/v1/workers/:worker_id",
-    async (c) => c.json({ deleted: await runtime.deleteWorker(c.req.param("worker_id")) }),
-  );
-
-  app.post("/v1/workers/:worker_id/restore", async (c) => {
-    const { dry_run } = parseWith(RestoreQuerySchema, c.req.query());
-    return c.json(await runtime.restore(c.req.param("worker_id"), dry_run));
-  });
-
-  app.post(
-    "/v1/workers/:worker_id/pause",
-    async (c) => c.json({ ack: await runtime.pause(c.req.param("worker_id")) }),
-  );
-
-  app.post(
-    "/v1/workers/:worker_id/resume",
-    async (c) => c.json({ ack: await runtime.resume(c.req.param("worker_id")) }),
-  );
-
-  app.post("/v1/workers/:worker_id/input", async (c) => {
-    const id = c.req.param("worker_id");
-    runtime.getWorker(id); // unknown worker wins over a bad body
-    const { text } = await parseJsonBody(c.req.raw, InputRequestSchema);
-    return c.json({ ack: await runtime.input(id, text) }, 202);
-  });
-
-  app.post(
-    "/v1/workers/:worker_id/cancel",
-    async (c) => c.json({ ack: await runtime.cancel(c.req.param("worker_id")) }),
-  );
-
-  app.post(
-    "/v1/workers/:worker_id/stop",
-    async (c) => c.json({ ack: await runtime.stop(c.req.param("worker_id")) }),
-  );
-
-  app.get("/v1/workers/:worker_id/transcript", async (c) => {
-    const q = parseWith(TranscriptQuerySchema, c.req.query());
-    return c.json(await runtime.transcript(c.req.param("worker_id"), q.after, q.limit));
-  });
-
-  app.get("/v1/workers/:worker_id/events", (c) => {
-    const id = c.req.param("worker_id");
-    const { after } = parseWith(EventsQuerySchema, c.req.query());
-    runtime.getWorker(id);
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiError("invalid_request", "This route needs a WebSocket upgrade.");
-    }
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
-      idleTimeout: opts.pingIntervalSec ?? 30,
-    });
-    const sub = runtime.subscribe(id, after);
-    const opened = { type: "stream.opened", runtime_id: runtime.runtimeId, worker_id: id, after };
-    pumpEvents(socket, sub, opts.wsHighWaterMark ?? DEFAULT_HIGH_WATER, JSON.stringify(opened));
-    return response;
-  });
-
+  registerRoutes(app, RUNTIME_ROUTES, runtimeHandlers(runtime, opts));
   return app;
 }
 
-/** Every path this runtime answers, with its methods (GET implies HEAD in Hono). */
-const KNOWN_PATHS: [RegExp, string[]][] = [
-  [/^\/v1\/runtime$/, ["GET"]],
-  [/^\/v1\/workers$/, ["GET", "POST"]],
-  [/^\/v1\/workers\/[^/]+$/, ["GET", "PATCH", "DELETE"]],
-  [/^\/v1\/workers\/[^/]+\/(input|cancel|stop|restore|pause|resume)$/, ["POST"]],
-  [/^\/v1\/workers\/[^/]+\/(transcript|events)$/, ["GET"]],
-];
-
-/** The methods a known path takes, or undefined for an unknown path. */
-export function allowedMethods(path: string): string[] | undefined {
-  for (const [re, methods] of KNOWN_PATHS) if (re.test(path)) return methods;
-  return undefined;
+/** The `/v1` handlers: parse nothing themselves, call {@link Runtime}, shape the reply. */
+function runtimeHandlers(
+  runtime: Runtime,
+  opts: RuntimeServerOptions,
+): Handlers<RuntimeRoutes> {
+  const ack = async (p: Promise<import("../shared/mod.ts").Ack>) => ({
+    status: 200 as const,
+    body: { ack: await p },
+  });
+  return {
+    "runtime.get": () => ({
+      status: 200,
+      body: { runtime: runtime.summary(), diagnostics: runtime.runtimeDiagnostics() },
+    }),
+    "openapi.get": async () => ({ status: 200, body: await runtimeOpenApiDocument() }),
+    "worker.list": ({ query }) => ({
+      status: 200,
+      body: { workers: runtime.listWorkers(query.status), diagnostics: runtime.diagnostics },
+    }),
+    "worker.create": async ({ body }) => ({
+      status: 201,
+      body: { worker: await runtime.createWorker(await body()) },
+    }),
+    "worker.get": ({ params }) => ({
+      status: 200,
+      body: { worker: runtime.getWorker(params.worker_id) },
+    }),
+    "worker.rename": async ({ params, body }) => {
+      runtime.getWorker(params.worker_id); // unknown worker wins over a bad body
+      const { display_name } = await body();
+      return {
+        status: 200,
+        body: { worker: await runtime.rename(params.worker_id, display_name) },
+      };
+    },
+    "worker.delete": async ({ params }) => ({
+      status: 200,
+      body: { deleted: await runtime.deleteWorker(params.worker_id) },
+    }),
+    "worker.restore": async ({ params, query }) => ({
+      status: 200,
+      body: await runtime.restore(params.worker_id, query.dry_run),
+    }),
+    "worker.pause": ({ params }) => ack(runtime.pause(params.worker_id)),
+    "worker.resume": ({ params }) => ack(runtime.resume(params.worker_id)),
+    "worker.input": async ({ params, body }) => {
+      runtime.getWorker(params.worker_id); // unknown worker wins over a bad body
+      const { text } = await body();
+      return { status: 202, body: { ack: await runtime.input(params.worker_id, text) } };
+    },
+    "worker.cancel": ({ params }) => ack(runtime.cancel(params.worker_id)),
+    "worker.stop": ({ params }) => ack(runtime.stop(params.worker_id)),
+    "worker.transcript": async ({ params, query }) => ({
+      status: 200,
+      body: await runtime.transcript(params.worker_id, query.after, query.limit),
+    }),
+    "worker.events": ({ params, query }, c) => {
+      const id = params.worker_id;
+      runtime.getWorker(id);
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+        throw new ApiError("invalid_request", "This route needs a WebSocket upgrade.");
+      }
+      const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
+        idleTimeout: opts.pingIntervalSec ?? 30,
+      });
+      const sub = runtime.subscribe(id, query.after);
+      const after = query.after;
+      const opened = { type: "stream.opened", runtime_id: runtime.runtimeId, worker_id: id, after };
+      pumpEvents(socket, sub, opts.wsHighWaterMark ?? DEFAULT_HIGH_WATER, JSON.stringify(opened));
+      return response;
+    },
+  };
 }
 
 /** WS close code used when the runtime ends a stream for a typed reason. */

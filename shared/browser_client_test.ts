@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ApiClientError, BrowserClient } from "./browser_client.ts";
+import { ApiClientError, BrowserClient, listConnectionsIfChanged } from "./browser_client.ts";
 
 const LIST = {
   connections: [],
@@ -20,14 +20,14 @@ Deno.test("listConnectionsIfChanged: sends If-None-Match, null on 304, list + ET
     },
   });
   answer = Response.json(LIST, { headers: { etag: '"v1"' } });
-  assert.deepEqual(await client.listConnectionsIfChanged(null), { list: LIST, etag: '"v1"' });
+  assert.deepEqual(await listConnectionsIfChanged(client, null), { list: LIST, etag: '"v1"' });
   answer = new Response(null, { status: 304, headers: { etag: '"v1"' } });
-  assert.equal(await client.listConnectionsIfChanged('"v1"'), null);
+  assert.equal(await listConnectionsIfChanged(client, '"v1"'), null);
   assert.deepEqual(seen, [{ inm: null, cache: "no-store" }, { inm: '"v1"', cache: "no-store" }]);
 
   answer = Response.json(
     { error: { code: "internal_error", message: "boom" }, diagnostics: [] },
     { status: 500 },
   );
-  await assert.rejects(client.listConnectionsIfChanged('"v1"'), ApiClientError);
+  await assert.rejects(listConnectionsIfChanged(client, '"v1"'), ApiClientError);
 });

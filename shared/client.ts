@@ -6,29 +6,16 @@
  */
 import type { z } from "zod";
 import {
-  BackendAckEnvelopeSchema,
-  BackendDeletedEnvelopeSchema,
-  BackendInfoSchema,
-  BackendRestoreEnvelopeSchema,
-  BackendWorkerEnvelopeSchema,
-  BackendWorkerListSchema,
-  HostListSchema,
-  RuntimeEntryEnvelopeSchema,
-  RuntimeListSchema,
-} from "./backend_dto.ts";
-import {
   ApiClientError,
   apiRequest,
   CSRF_HEADER,
   type RequestOptions,
   toWebSocketUrl,
 } from "./api_request.ts";
-import {
-  type CreateWorkerRequest,
-  TranscriptEnvelopeSchema,
-  type TranscriptPage,
-  type WorkerStatus,
-} from "./runtime_dto.ts";
+import type { CreateWorkerRequest, WorkerStatus } from "./runtime_dto.ts";
+import { BACKEND_ROUTES } from "./routes/backend.ts";
+import { type BackendAnswer, type CallArgs, callPath } from "./routes/backend_call.ts";
+import { apiPath, BACKEND_PATHS, type BackendOperationId } from "./routes/backend_paths.ts";
 
 export type ClientOptions = RequestOptions;
 export { ApiClientError, CSRF_HEADER };
@@ -42,130 +29,101 @@ export class WorkspaceClient {
     this.#opts = opts;
   }
 
+  /**
+   * Any Backend operation by its operationId: path and method from the route table, the
+   * answer checked against the route's documented success schema.
+   */
+  call<K extends BackendOperationId>(op: K, ...[input]: CallArgs<K>): Promise<BackendAnswer<K>> {
+    const schema = Object.values(
+      BACKEND_ROUTES[op].responses as Record<number, {
+        schema?: z.ZodType;
+      }>,
+    ).find((r) => r.schema)?.schema;
+    if (!schema) throw new Error(`${op} has no JSON answer`);
+    const { method } = BACKEND_PATHS[op];
+    return this.#request(method, callPath(op, input), input?.body, schema) as Promise<
+      BackendAnswer<K>
+    >;
+  }
+
   listRuntimes() {
-    return this.#get("/api/runtimes", RuntimeListSchema);
+    return this.call("runtime.list");
   }
   getRuntime(runtimeId: string) {
-    return this.#get(`/api/runtimes/${enc(runtimeId)}`, RuntimeEntryEnvelopeSchema);
+    return this.call("runtime.get", { params: { runtime_id: runtimeId } });
   }
   /** Workers of every runtime; `status` keeps only those in that state. */
   listAllWorkers(status?: WorkerStatus) {
-    return this.#get(`/api/workers${statusQuery(status)}`, BackendWorkerListSchema);
+    return this.call("worker.list_all", { query: { status } });
   }
   backendInfo() {
-    return this.#get("/api/backend", BackendInfoSchema);
+    return this.call("backend.get");
   }
   hosts() {
-    return this.#get("/api/hosts", HostListSchema);
+    return this.call("host.list");
+  }
+  listConnections() {
+    return this.call("connection.list");
   }
   listWorkers(runtimeId: string, status?: WorkerStatus) {
-    return this.#get(
-      `/api/runtimes/${enc(runtimeId)}/workers${statusQuery(status)}`,
-      BackendWorkerListSchema,
-    );
+    return this.call("worker.list", { params: { runtime_id: runtimeId }, query: { status } });
   }
   createWorker(runtimeId: string, req: CreateWorkerRequest = {}) {
-    return this.#send(
-      "POST",
-      `/api/runtimes/${enc(runtimeId)}/workers`,
-      req,
-      BackendWorkerEnvelopeSchema,
-    );
+    return this.call("worker.create", { params: { runtime_id: runtimeId }, body: req });
   }
   getWorker(runtimeId: string, workerId: string) {
-    return this.#get(this.#worker(runtimeId, workerId), BackendWorkerEnvelopeSchema);
+    return this.call("worker.get", { params: w(runtimeId, workerId) });
   }
   input(runtimeId: string, workerId: string, text: string) {
-    return this.#send(
-      "POST",
-      `${this.#worker(runtimeId, workerId)}/input`,
-      { text },
-      BackendAckEnvelopeSchema,
-    );
+    return this.call("worker.input", { params: w(runtimeId, workerId), body: { text } });
   }
   cancel(runtimeId: string, workerId: string) {
-    return this.#send(
-      "POST",
-      `${this.#worker(runtimeId, workerId)}/cancel`,
-      undefined,
-      BackendAckEnvelopeSchema,
-    );
+    return this.call("worker.cancel", { params: w(runtimeId, workerId) });
   }
   stop(runtimeId: string, workerId: string) {
-    return this.#send(
-      "POST",
-      `${this.#worker(runtimeId, workerId)}/stop`,
-      undefined,
-      BackendAckEnvelopeSchema,
-    );
+    return this.call("worker.stop", { params: w(runtimeId, workerId) });
   }
   /** Reopens a stopped worker; `dryRun` only asks whether it can. */
   restore(runtimeId: string, workerId: string, dryRun = false) {
-    return this.#send(
-      "POST",
-      `${this.#worker(runtimeId, workerId)}/restore${dryRun ? "?dry_run=true" : ""}`,
-      undefined,
-      BackendRestoreEnvelopeSchema,
-    );
+    return this.call("worker.restore", {
+      params: w(runtimeId, workerId),
+      query: { dry_run: dryRun ? "true" : undefined },
+    });
   }
   pause(runtimeId: string, workerId: string) {
-    return this.#send(
-      "POST",
-      `${this.#worker(runtimeId, workerId)}/pause`,
-      undefined,
-      BackendAckEnvelopeSchema,
-    );
+    return this.call("worker.pause", { params: w(runtimeId, workerId) });
   }
   resume(runtimeId: string, workerId: string) {
-    return this.#send(
-      "POST",
-      `${this.#worker(runtimeId, workerId)}/resume`,
-      undefined,
-      BackendAckEnvelopeSchema,
-    );
+    return this.call("worker.resume", { params: w(runtimeId, workerId) });
   }
   rename(runtimeId: string, workerId: string, displayName: string) {
-    return this.#send(
-      "PATCH",
-      this.#worker(runtimeId, workerId),
-      { display_name: displayName },
-      BackendWorkerEnvelopeSchema,
-    );
+    return this.call("worker.rename", {
+      params: w(runtimeId, workerId),
+      body: { display_name: displayName },
+    });
   }
   deleteWorker(runtimeId: string, workerId: string) {
-    return this.#send(
-      "DELETE",
-      this.#worker(runtimeId, workerId),
-      undefined,
-      BackendDeletedEnvelopeSchema,
-    );
+    return this.call("worker.delete", { params: w(runtimeId, workerId) });
   }
-  transcript(
-    runtimeId: string,
-    workerId: string,
-    after = 0,
-    limit?: number,
-  ): Promise<TranscriptPage> {
-    const q = new URLSearchParams({ after: String(after) });
-    if (limit !== undefined) q.set("limit", String(limit));
-    return this.#get(
-      `${this.#worker(runtimeId, workerId)}/transcript?${q}`,
-      TranscriptEnvelopeSchema,
-    );
+  transcript(runtimeId: string, workerId: string, after = 0, limit?: number) {
+    return this.call("worker.transcript", {
+      params: w(runtimeId, workerId),
+      query: { after, limit },
+    });
   }
   /** The WebSocket URL of a worker's event stream through the Backend. */
   eventsUrl(runtimeId: string, workerId: string, after = 0): string {
     return toWebSocketUrl(
       this.baseUrl,
-      `${this.#worker(runtimeId, workerId)}/events?after=${after}`,
+      apiPath("worker.events", w(runtimeId, workerId), { after }),
     );
   }
 
-  /** GET helper for routes added later (settings) that still want the typed errors. */
+  /** GET of any path with the typed errors (tests that probe paths outside the table). */
   get<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
     return this.#get(path, schema);
   }
-  /** Mutating helper for routes added later (settings). */
+  /** Any mutating call with the typed errors (tests that probe paths outside the table). */
   send<S extends z.ZodType>(
     method: "POST" | "DELETE" | "PUT" | "PATCH",
     path: string,
@@ -173,10 +131,6 @@ export class WorkspaceClient {
     schema: S,
   ): Promise<z.infer<S>> {
     return this.#send(method, path, body, schema);
-  }
-
-  #worker(runtimeId: string, workerId: string) {
-    return `/api/runtimes/${enc(runtimeId)}/workers/${enc(workerId)}`;
   }
 
   #get<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
@@ -208,10 +162,6 @@ export class WorkspaceClient {
   }
 }
 
-function statusQuery(status?: WorkerStatus): string {
-  return status ? `?status=${enc(status)}` : "";
-}
-
-function enc(s: string) {
-  return encodeURIComponent(s);
+function w(runtimeId: string, workerId: string) {
+  return { runtime_id: runtimeId, worker_id: workerId };
 }

@@ -10,6 +10,7 @@
  */
 import type { Diagnostic } from "./error_codes.ts";
 import type { WorkerSummary } from "./runtime_dto.ts";
+import { apiPath } from "./routes/backend_paths.ts";
 
 /** The topics `/api/live` serves. */
 export type LiveTopic = "workers" | "runtimes";
@@ -102,7 +103,9 @@ let shared: LiveClient | null = null;
 
 /** The tab's one live socket (DESIGN §6: one WebSocket per tab). */
 export function liveClient(): LiveClient {
-  return shared ??= new LiveClient(`${location.origin.replace(/^http/, "ws")}/api/live`);
+  return shared ??= new LiveClient(
+    `${location.origin.replace(/^http/, "ws")}${apiPath("live.connect")}`,
+  );
 }
 
 /** Keyed list of workers kept current from `workers` frames. */

@@ -3,8 +3,7 @@
  * config file, security guards, audit log and the `/api` routes.
  * @module
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, EMBEDDED_RUNTIME_ID, errorResponse, MAX_BODY_BYTES } from "../../shared/mod.ts";
@@ -15,7 +14,14 @@ import {
   Runtime,
   type RuntimeConfig,
 } from "../../runtime/mod.ts";
-import { registerApiRoutes, validationHook } from "./api.ts";
+import {
+  API_PREFIX,
+  BACKEND_ROUTES,
+  backendOpenApiDocument,
+  registerRoutes,
+  unrouted,
+} from "../../shared/routes/mod.ts";
+import { apiHandlers } from "./api.ts";
 import { OpenStreams } from "./events_proxy.ts";
 import { LiveHub } from "./live_hub.ts";
 import { auditConfigIntent, AuditLog, auditMutations } from "./audit.ts";
@@ -40,7 +46,7 @@ import {
   RuntimeRegistry,
 } from "../registry/mod.ts";
 import { log as defaultLog } from "./log.ts";
-import { type LiveConfigState, registerSettingsRoutes } from "./settings_api.ts";
+import { type LiveConfigState, settingsHandlers } from "./settings_api.ts";
 import { AdminSessions } from "./admin_session.ts";
 import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard, principalOf } from "./security.ts";
 
@@ -89,7 +95,7 @@ export interface BackendOptions {
 
 export interface Backend {
   /** The `/api` app with every guard; pages are mounted on it by the composition root. */
-  app: OpenAPIHono;
+  app: Hono;
   registry: RuntimeRegistry;
   /** Browser login sessions (DESIGN §8), shared with the login page. */
   sessions: AdminSessions;
@@ -97,16 +103,6 @@ export interface Backend {
   config: BackendConfig;
   close(): Promise<void>;
 }
-
-/** The OpenAPI document's header; paths come from the route declarations. */
-export const OPENAPI_INFO = {
-  openapi: "3.0.3",
-  info: {
-    title: "yoi Workspace Backend API",
-    version: "1",
-    description: "Browser-facing API. Runtimes are addressed by runtime_id + worker_id only.",
-  },
-};
 
 /** A body sent without a JSON content type would be silently ignored by validation; refuse it. */
 const requireJsonBody: MiddlewareHandler = async (c, next) => {
@@ -224,7 +220,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   watcher.start();
   const audit = new AuditLog(`${stateDir}/audit.log`);
 
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const app = new Hono();
   app.onError((err) => {
     if (err instanceof ApiError) return errorResponse(err);
     if (err instanceof HTTPException && err.status === 400) {
@@ -233,11 +229,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     log.error("api.unexpected_error", { error: err });
     return errorResponse(new ApiError("internal_error", "The Backend hit an unexpected error."));
   });
-  app.notFound(() => errorResponse(new ApiError("not_found", "No such route.")));
+  // A known `/api` path with another method: 405 + Allow (DESIGN §4's rule, from the table).
+  app.notFound((c) => unrouted(BACKEND_ROUTES, c.req.path));
+  const api = `${API_PREFIX}/*`;
 
   const hosts = { port: opts.port, extraHosts: config.allowedHosts, listenHost: opts.listenHost };
   app.use("*", hostGuard(hosts));
-  app.use("/api/*", auditMutations(audit, principalOf));
+  app.use(api, auditMutations(audit, principalOf));
   // With an admin token (listening beyond loopback) pages are guarded too: they show the same data.
   // Browser login (DESIGN §8): the session cookie counts like the bearer token.
   const sessions = new AdminSessions();
@@ -245,13 +243,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     path === "/login" || (method === "POST" && path === "/logout") ||
     (opts.isPublicPage?.(path, method) ?? false);
   app.use(
-    opts.adminToken !== undefined ? "*" : "/api/*",
+    opts.adminToken !== undefined ? "*" : api,
     adminTokenGuard(opts.adminToken, { sessions, isPublic }),
   );
   app.use("*", csrfGuard(hosts));
-  app.use("/api/*", requireJsonBody);
+  app.use(api, requireJsonBody);
   app.use(
-    "/api/*",
+    api,
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () =>
@@ -262,13 +260,13 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   );
 
   // After the guards and the body limit: a refused request is never "started".
-  app.use("/api/settings/*", auditConfigIntent(audit, principalOf));
+  app.use(api, auditConfigIntent(audit, principalOf));
 
   const startedAt = new Date().toISOString();
   const configState = () => ({ ok: liveConfig.ok, diagnostics: liveConfig.diagnostics });
   const streams = new OpenStreams();
   const live = new LiveHub(registry);
-  registerApiRoutes(app, {
+  const apiRoutes = apiHandlers({
     registry,
     streams,
     live,
@@ -287,7 +285,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
       diagnostics: configState().diagnostics,
     }),
   });
-  registerSettingsRoutes(app, {
+  const settingsRoutes = settingsHandlers({
     store: new ConnectionStore(configPath),
     registry,
     config: () => liveConfig,
@@ -295,7 +293,11 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     capabilities,
     probeTimeoutMs: opts.probeTimeoutMs,
   });
-  app.doc("/api/openapi.json", OPENAPI_INFO);
+  registerRoutes(app, BACKEND_ROUTES, {
+    ...apiRoutes,
+    ...settingsRoutes,
+    "openapi.get": async () => ({ status: 200, body: await backendOpenApiDocument() }),
+  });
 
   return {
     app,

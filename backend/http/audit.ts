@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../shared/errors.ts";
 import { errorResponse } from "../../shared/http.ts";
+import { backendOperation, type BackendOperationId } from "../../shared/routes/mod.ts";
 
 /** What a caller records; only these fields are ever written. */
 export interface AuditEntry {
@@ -122,8 +123,6 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-const WORKER_PATH = /^\/api\/runtimes\/([^/]+)(?:\/workers(?:\/([^/]+))?)?(?:\/([a-z]+))?$/;
-const SETTINGS_PATH = /^\/api\/settings\/runtime-connections(?:\/([^/]+))?(?:\/([a-z]+))?$/;
 
 /**
  * Middleware that appends one audit line per mutating `/api` request, after it
@@ -172,7 +171,13 @@ function safeId(s: string | undefined): string | undefined {
 }
 
 /** Config mutations: not made unless their audit line is written first (DESIGN §8). */
-const CONFIG_MUTATIONS = new Set(["connection.add", "connection.edit", "connection.delete"]);
+const CONFIG_MUTATIONS = new Set<string>(
+  [
+    "connection.add",
+    "connection.edit",
+    "connection.delete",
+  ] satisfies BackendOperationId[],
+);
 
 /**
  * Fails config mutations closed: before an add, edit or delete of a connection runs, a
@@ -207,32 +212,18 @@ export function auditConfigIntent(
   };
 }
 
-/** Names an operation from its method and path, keeping only id-shaped path parts. */
+/**
+ * Names an operation from its method and path: the operationId of the route table (DESIGN
+ * §12), with the ids from the path (only id-shaped ones are written).
+ */
 export function describeOperation(method: string, path: string): AuditEntry {
-  const safe = safeId;
-  let m = WORKER_PATH.exec(path);
-  if (m) {
-    const [, rid, wid, action] = m;
-    // PATCH of a worker is a rename; DELETE removes it; actions name themselves.
-    const op = !wid
-      ? "worker.create"
-      : `worker.${action ?? (method === "PATCH" ? "rename" : method.toLowerCase())}`;
-    return { operation: op, runtime_id: safe(rid), worker_id: safe(wid), outcome: "" };
-  }
-  m = SETTINGS_PATH.exec(path);
-  if (m) {
-    const [, id, action] = m;
-    if (!action && id === "test" && method === "POST") {
-      return { operation: "connection.test_candidate", outcome: "" };
-    }
-    const op = action
-      ? `connection.${action}`
-      : !id
-      ? "connection.add"
-      : method === "PATCH"
-      ? "connection.edit"
-      : "connection.delete";
-    return { operation: op, runtime_id: safe(id), outcome: "" };
-  }
-  return { operation: `${method} (unrouted)`, outcome: "" };
+  const m = backendOperation(method, path);
+  if (!m) return { operation: `${method} (unrouted)`, outcome: "" };
+  const rid = m.params.runtime_id ?? m.params.id;
+  return {
+    operation: m.operationId,
+    runtime_id: safeId(rid),
+    worker_id: safeId(m.params.worker_id),
+    outcome: "",
+  };
 }

@@ -11,6 +11,7 @@ import { ApiError } from "../../shared/errors.ts";
 import { bearerToken, errorResponse, isLoopbackHost, secretsEqual } from "../../shared/http.ts";
 import type { AdminSessions } from "./admin_session.ts";
 import { readCookie, SESSION_COOKIE } from "../../shared/session_cookie.ts";
+import { isApiPath } from "../../shared/routes/mod.ts";
 
 /** Where the Backend listens and which extra host names it answers to. */
 export interface HostOptions {
@@ -168,7 +169,7 @@ export function adminTokenGuard(
       ok = session !== null;
     }
     if (!ok) {
-      const page = req.method === "GET" && !path.startsWith("/api/") && !isWebSocketUpgrade(req);
+      const page = req.method === "GET" && !isApiPath(path) && !isWebSocketUpgrade(req);
       if (page && opts.sessions) {
         const u = new URL(req.url);
         const next = encodeURIComponent(u.pathname + u.search);

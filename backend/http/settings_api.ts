@@ -5,27 +5,17 @@
  * restart. Handlers stay thin over ConnectionStore and RuntimeRegistry.
  * @module
  */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { z } from "zod";
 import {
-  AddConnectionRequestSchema,
   ApiError,
-  ConnectionListSchema,
   type ConnectionRow,
-  DeleteConnectionResponseSchema,
   type Diagnostic,
   diagnostic,
-  EditConnectionRequestSchema,
   EMBEDDED_RUNTIME_ID,
-  ErrorBodySchema,
-  parseJsonBody,
   type ProbeResult,
-  ProbeResultSchema,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
-  SaveConnectionResponseSchema,
-  TestCandidateRequestSchema,
 } from "../../shared/mod.ts";
+import type { BackendRoutes, Handlers } from "../../shared/routes/mod.ts";
 import {
   assertEndpointAllowed,
   assertRuntimeIdParam,
@@ -60,85 +50,8 @@ export interface SettingsDeps {
   probeTimeoutMs?: number;
 }
 
-const json = <S extends z.ZodType>(schema: S, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const body = <S extends z.ZodType>(schema: S) => ({
-  body: { content: { "application/json": { schema } } },
-});
-const IdParams = z.object({ id: z.string() });
-const ForceQuery = z.object({ force: z.enum(["true", "false"]).optional() });
-const BASE = "/api/settings/runtime-connections";
-const invalid = json(ErrorBodySchema, "Invalid id or field (see diagnostics)");
-const conflict = json(ErrorBodySchema, "Duplicate id, built-in runtime or unparsable config file");
-
-const routes = {
-  list: createRoute({
-    method: "get",
-    path: BASE,
-    summary: "Embedded runtime plus remote connections with their live state and health",
-    responses: {
-      200: json(ConnectionListSchema, "Connections (with an ETag)"),
-      304: { description: "Unchanged since the ETag in If-None-Match" },
-    },
-  }),
-  add: createRoute({
-    method: "post",
-    path: BASE,
-    summary: "Save a remote runtime connection and apply it live",
-    request: body(AddConnectionRequestSchema),
-    responses: {
-      201: json(SaveConnectionResponseSchema, "Saved and applied"),
-      400: invalid,
-      409: conflict,
-    },
-  }),
-  edit: createRoute({
-    method: "patch",
-    path: `${BASE}/{id}`,
-    summary: "Change a connection's endpoint, display name or token_ref and apply it live",
-    request: { params: IdParams, ...body(EditConnectionRequestSchema) },
-    responses: {
-      200: json(SaveConnectionResponseSchema, "Saved and applied"),
-      400: invalid,
-      404: json(ErrorBodySchema, "No such connection"),
-      409: conflict,
-    },
-  }),
-  remove: createRoute({
-    method: "delete",
-    path: `${BASE}/{id}`,
-    request: { params: IdParams, query: ForceQuery },
-    responses: {
-      200: json(DeleteConnectionResponseSchema, "Removed from the config file and the registry"),
-      400: invalid,
-      404: json(ErrorBodySchema, "No such connection"),
-      409: json(
-        ErrorBodySchema,
-        "Built-in runtime, unparsable config file, or workers still there (runtime_in_use)",
-      ),
-    },
-  }),
-  test: createRoute({
-    method: "post",
-    path: `${BASE}/{id}/test`,
-    summary: "Negotiation probe of a saved connection; nothing from it is persisted",
-    request: { params: IdParams },
-    responses: {
-      200: json(ProbeResultSchema, "Probe result"),
-      400: invalid,
-      404: json(ErrorBodySchema, "No such connection"),
-    },
-  }),
-  testCandidate: createRoute({
-    method: "post",
-    path: `${BASE}/test`,
-    summary: "Negotiation probe of an unsaved candidate (Save & test); nothing is persisted",
-    request: body(TestCandidateRequestSchema),
-    responses: { 200: json(ProbeResultSchema, "Probe result"), 400: invalid },
-  }),
-};
+/** The operations handled here. */
+export type SettingsOperation = Extract<keyof BackendRoutes, `connection.${string}`>;
 
 function refuseEmbedded(id: string, what: string): void {
   if (id === EMBEDDED_RUNTIME_ID) {
@@ -161,8 +74,10 @@ function etagOf(text: string): string {
   return `W/"${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}-${text.length}"`;
 }
 
-/** Registers the settings routes on `app`. */
-export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): void {
+/** The runtime connection handlers. */
+export function settingsHandlers(
+  deps: SettingsDeps,
+): Pick<Handlers<BackendRoutes>, SettingsOperation> {
   const { store, registry } = deps;
   const probeOpts = {
     policy: deps.tokenPolicy,
@@ -235,7 +150,7 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     return cfg;
   };
 
-  app.openapi(routes.list, async (c) => {
+  const list: Handlers<BackendRoutes>["connection.list"] = async (_input, c) => {
     const snap = await store.snapshot();
     const live = deps.config();
     const rows: ConnectionRow[] = [await embeddedRow()];
@@ -259,47 +174,50 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
       }
       rows.push(row);
     }
-    const text = JSON.stringify({
+    const list = {
       connections: rows,
       config_ok: snap.ok && live.ok,
       restart_required: live.restartRequiredKeys.length > 0,
       restart_required_keys: live.restartRequiredKeys,
       diagnostics: snap.ok ? snap.diagnostics : live.ok ? snap.diagnostics : live.diagnostics,
-    });
-    const etag = etagOf(text);
+    };
+    const text = JSON.stringify(list);
+    // The embedded runtime is checked by being asked (its times are this request's), so they
+    // are left out of the tag: otherwise no poll would ever be answered 304.
+    const etag = etagOf(JSON.stringify({
+      ...list,
+      connections: rows.map((r) =>
+        r.built_in ? { ...r, last_checked_at: null, last_ok_at: null } : r
+      ),
+    }));
     const headers = { etag, "cache-control": "no-cache" };
     if (c.req.header("if-none-match") === etag) {
-      return new Response(null, { status: 304, headers }) as never;
+      return new Response(null, { status: 304, headers });
     }
     return new Response(text, {
       status: 200,
       headers: { ...headers, "content-type": "application/json" },
-    }) as never;
-  });
+    });
+  };
 
   // Add and edit are documented from their schemas but parsed by hand, so a raw token field
   // is refused as `raw_token_rejected` and every field problem is reported, not just the first.
-  app.openAPIRegistry.registerPath(routes.add);
-  app.post(BASE, async (c) => {
-    const entry = validateNewConnection(
-      await parseJsonBody(c.req.raw, z.unknown()),
-      deps.tokenPolicy,
-    );
+  const add: Handlers<BackendRoutes>["connection.add"] = async ({ json }) => {
+    const entry = validateNewConnection(await json(), deps.tokenPolicy);
     await assertEndpointAllowed(entry.endpoint, { lookup: deps.lookup });
     await store.add(entry);
     await registry.upsert(entry);
-    return c.json(
-      { connection: remoteRow(entry, true), applied: true as const, restart_required: false },
-      201,
-    );
-  });
+    return {
+      status: 201,
+      body: { connection: remoteRow(entry, true), applied: true, restart_required: false },
+    };
+  };
 
-  app.openAPIRegistry.registerPath(routes.edit);
-  app.patch(`${BASE}/:id`, async (c) => {
-    const id = c.req.param("id");
+  const edit: Handlers<BackendRoutes>["connection.edit"] = async ({ params, json }) => {
+    const { id } = params;
     refuseEmbedded(id, "edited");
     assertRuntimeIdParam(id);
-    const raw = await parseJsonBody(c.req.raw, z.unknown());
+    const raw = await json();
     const current = await savedConfig(id);
     const next = validateConnectionEdit(raw, current, deps.tokenPolicy);
     if (next.endpoint !== current.endpoint) {
@@ -307,15 +225,15 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
     }
     await store.edit(next);
     await registry.upsert(next);
-    return c.json(
-      { connection: remoteRow(next, true), applied: true as const, restart_required: false },
-      200,
-    );
-  });
+    return {
+      status: 200,
+      body: { connection: remoteRow(next, true), applied: true, restart_required: false },
+    };
+  };
 
-  app.openapi(routes.remove, async (c) => {
-    const { id } = c.req.valid("param");
-    const force = c.req.valid("query").force === "true";
+  const remove: Handlers<BackendRoutes>["connection.delete"] = async ({ params, query }) => {
+    const { id } = params;
+    const force = query.force === "true";
     refuseEmbedded(id, "deleted");
     assertRuntimeIdParam(id);
     const h = registry.remote(id);
@@ -340,29 +258,27 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
       if (!(e instanceof ApiError && e.code === "runtime_not_found" && h)) throw e;
     }
     registry.remove(id);
-    return c.json({ deleted: id, applied: true as const, restart_required: false as const }, 200);
-  });
+    return { status: 200, body: { deleted: id, applied: true, restart_required: false } };
+  };
 
-  app.openapi(routes.test, async (c) => {
-    const { id } = c.req.valid("param");
+  const test: Handlers<BackendRoutes>["connection.test"] = async ({ params }) => {
+    const { id } = params;
     assertRuntimeIdParam(id);
-    if (id === EMBEDDED_RUNTIME_ID) return c.json(await embeddedProbe(), 200);
+    if (id === EMBEDDED_RUNTIME_ID) return { status: 200, body: await embeddedProbe() };
     const h = registry.remote(id);
     const cfg = h?.config ?? (await savedConfig(id));
     const probe = await probeRemote(cfg, probeOpts);
     h?.check().catch(() => {}); // the row's state follows the test
-    return c.json(probe, 200);
-  });
+    return { status: 200, body: probe };
+  };
 
-  app.openAPIRegistry.registerPath(routes.testCandidate);
-  app.post(`${BASE}/test`, async (c) => {
-    const cfg = validateCandidate(
-      await parseJsonBody(c.req.raw, z.unknown()),
-      deps.tokenPolicy,
-    );
+  const testCandidate: Handlers<BackendRoutes>["connection.test_candidate"] = async (
+    { json },
+  ) => {
+    const cfg = validateCandidate(await json(), deps.tokenPolicy);
     await assertEndpointAllowed(cfg.endpoint, { lookup: deps.lookup });
-    return c.json(await probeRemote(cfg, probeOpts), 200);
-  });
+    return { status: 200, body: await probeRemote(cfg, probeOpts) };
+  };
 
   async function embeddedProbe(): Promise<ProbeResult> {
     const s = await registry.describe(EMBEDDED_RUNTIME_ID);
@@ -398,4 +314,13 @@ export function registerSettingsRoutes(app: OpenAPIHono, deps: SettingsDeps): vo
       diagnostics: [],
     };
   }
+
+  return {
+    "connection.list": list,
+    "connection.add": add,
+    "connection.edit": edit,
+    "connection.delete": remove,
+    "connection.test": test,
+    "connection.test_candidate": testCandidate,
+  };
 }

@@ -27,6 +27,12 @@ import {
 } from "../settings/mod.ts";
 import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import type { CapabilityMinter } from "./capability.ts";
+import { RUNTIME_ROUTES } from "../../shared/routes/mod.ts";
+
+/** The call the probe makes, as its answers name it (`GET /v1/runtime`). */
+const SUMMARY_CALL = `${RUNTIME_ROUTES["runtime.get"].method} ${
+  RUNTIME_ROUTES["runtime.get"].path
+}`;
 
 export interface ProbeOptions {
   timeoutMs?: number;
@@ -135,16 +141,16 @@ export async function probeRemote(
     const identity = identityOf(id, seen.runtimeId);
     const authFailed = err.code === "remote_runtime_auth_failed";
     const basis = identity.status === "mismatch"
-      ? `GET /v1/runtime was answered by runtime ${seen.runtimeId}`
+      ? `${SUMMARY_CALL} was answered by runtime ${seen.runtimeId}`
       : authFailed
-      ? "GET /v1/runtime was refused: the runtime needs a token it was not given or did not accept"
+      ? `${SUMMARY_CALL} was refused: the runtime needs a token it was not given or did not accept`
       : err.code === "remote_runtime_malformed_response"
-      ? "GET /v1/runtime answered, but not with JSON a runtime would send"
+      ? `${SUMMARY_CALL} answered, but not with JSON a runtime would send`
       : err.code === "remote_runtime_unsupported"
-      ? "the endpoint has no GET /v1/runtime"
+      ? `the endpoint has no ${SUMMARY_CALL}`
       : answered
-      ? "GET /v1/runtime answered with an error"
-      : "GET /v1/runtime got no answer";
+      ? `${SUMMARY_CALL} answered with an error`
+      : `${SUMMARY_CALL} got no answer`;
     return result(id, {
       latency_ms: answered ? ms(performance.now() - t0) : null,
       reachable: answered,
@@ -222,7 +228,7 @@ export function judgeSummary(id: string, raw: unknown, header: string | null = n
       identity,
       protocol: {
         compatible: false,
-        basis: "GET /v1/runtime answered JSON without a runtime summary",
+        basis: `${SUMMARY_CALL} answered JSON without a runtime summary`,
       },
       diagnostics: [
         ...(identity.status === "mismatch" ? [mismatchDiagnostic(id, header!)] : []),

@@ -47,9 +47,14 @@ import {
   precheck,
   streamAfter,
   type StreamFrame,
-  workerPath as pathOf,
+  workerPath,
 } from "./remote_stream.ts";
 import type { UpstreamSocket } from "./upstream_socket.ts";
+import { runtimePath } from "../../shared/routes/mod.ts";
+
+/** Paths without parameters, built once from the Runtime route table. */
+const RUNTIME_PATH = runtimePath("runtime.get", {});
+const CREATE_PATH = runtimePath("worker.create", {});
 
 export { RemoteTransportError } from "./remote_errors.ts";
 export {
@@ -90,7 +95,7 @@ export class RemoteRuntimeClient {
 
   /** `GET /v1/runtime`, validated (health checks: not on a request's hot path). */
   async runtime(signal?: AbortSignal): Promise<RuntimeSummary> {
-    const raw = await this.#http.json("GET", "/v1/runtime", "the runtime summary", { signal });
+    const raw = await this.#http.json("GET", RUNTIME_PATH, "the runtime summary", { signal });
     const r = RuntimeEnvelopeSchema.safeParse(raw);
     if (r.success) return r.data.runtime;
     throw this.#http.errors.malformed(`its runtime summary ${shapeError(r.error)}`);
@@ -105,7 +110,7 @@ export class RemoteRuntimeClient {
     seen: { runtimeId: string | null } = { runtimeId: null },
     signal?: AbortSignal,
   ): Promise<unknown> {
-    return await this.#http.json("GET", "/v1/runtime", "the runtime summary", { signal, seen });
+    return await this.#http.json("GET", RUNTIME_PATH, "the runtime summary", { signal, seen });
   }
 
   /** `GET /v1/workers`: the workers plus the runtime's own diagnostics. */
@@ -113,7 +118,7 @@ export class RemoteRuntimeClient {
     signal?: AbortSignal,
     status?: WorkerStatus,
   ): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
-    const path = status ? `/v1/workers?status=${encodeURIComponent(status)}` : "/v1/workers";
+    const path = runtimePath("worker.list", {}, { status });
     const raw = await this.#http.json("GET", path, "listing workers", { signal }) as {
       workers?: unknown;
       diagnostics?: unknown;
@@ -132,25 +137,27 @@ export class RemoteRuntimeClient {
 
   /** `GET /v1/workers/{id}`. */
   async getWorker(workerId: string, signal?: AbortSignal): Promise<WorkerDetail> {
-    const raw = await this.#http.json("GET", workerPath(workerId), "worker detail", { signal });
+    const path = workerPath("worker.get", workerId);
+    const raw = await this.#http.json("GET", path, "worker detail", { signal });
     return this.#detail(raw);
   }
 
   /** `GET /v1/workers/{id}` as `{worker}` bytes for the browser, unparsed (the lean path). */
   async getWorkerBody(workerId: string, signal?: AbortSignal): Promise<JsonBody> {
-    return await this.#http.body("GET", workerPath(workerId), "worker detail", { signal });
+    const path = workerPath("worker.get", workerId);
+    return await this.#http.body("GET", path, "worker detail", { signal });
   }
 
   /** `POST /v1/workers`; `request_id` makes a retry return the same worker. */
   async createWorker(req: CreateWorkerRequest, signal?: AbortSignal): Promise<WorkerDetail> {
     return this.#detail(
-      await this.#http.json("POST", "/v1/workers", "creating workers", { body: req, signal }),
+      await this.#http.json("POST", CREATE_PATH, "creating workers", { body: req, signal }),
     );
   }
 
   /** `POST /v1/workers/{id}/input`. */
   async input(workerId: string, text: string, signal?: AbortSignal): Promise<Ack> {
-    const path = `${workerPath(workerId)}/input`;
+    const path = workerPath("worker.input", workerId);
     return this.#ack(
       await this.#http.json("POST", path, "worker input", { body: { text }, signal }),
     );
@@ -158,19 +165,19 @@ export class RemoteRuntimeClient {
 
   /** `POST /v1/workers/{id}/cancel`. */
   async cancel(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const path = `${workerPath(workerId)}/cancel`;
+    const path = workerPath("worker.cancel", workerId);
     return this.#ack(await this.#http.json("POST", path, "cancelling turns", { signal }));
   }
 
   /** `POST /v1/workers/{id}/stop`. */
   async stop(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const path = `${workerPath(workerId)}/stop`;
+    const path = workerPath("worker.stop", workerId);
     return this.#ack(await this.#http.json("POST", path, "stopping workers", { signal }));
   }
 
   /** `POST /v1/workers/{id}/restore[?dry_run=true]`. */
   async restore(workerId: string, dryRun = false, signal?: AbortSignal): Promise<RestoreResult> {
-    const path = `${workerPath(workerId)}/restore${dryRun ? "?dry_run=true" : ""}`;
+    const path = workerPath("worker.restore", workerId, { dry_run: dryRun ? "true" : undefined });
     const raw = await this.#http.json("POST", path, "restoring workers", { signal });
     const r = RestoreEnvelopeSchema.safeParse(raw);
     if (r.success) return r.data;
@@ -179,20 +186,20 @@ export class RemoteRuntimeClient {
 
   /** `POST /v1/workers/{id}/pause`. */
   async pause(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const path = `${workerPath(workerId)}/pause`;
+    const path = workerPath("worker.pause", workerId);
     return this.#ack(await this.#http.json("POST", path, "pausing turns", { signal }));
   }
 
   /** `POST /v1/workers/{id}/resume`. */
   async resume(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const path = `${workerPath(workerId)}/resume`;
+    const path = workerPath("worker.resume", workerId);
     return this.#ack(await this.#http.json("POST", path, "resuming turns", { signal }));
   }
 
   /** `PATCH /v1/workers/{id}` with `{display_name}`. */
   async rename(workerId: string, displayName: string, signal?: AbortSignal): Promise<WorkerDetail> {
     return this.#detail(
-      await this.#http.json("PATCH", workerPath(workerId), "renaming workers", {
+      await this.#http.json("PATCH", workerPath("worker.rename", workerId), "renaming workers", {
         body: { display_name: displayName },
         signal,
       }),
@@ -201,9 +208,14 @@ export class RemoteRuntimeClient {
 
   /** `DELETE /v1/workers/{id}` of a stopped worker. */
   async deleteWorker(workerId: string, signal?: AbortSignal): Promise<{ worker_id: string }> {
-    const raw = await this.#http.json("DELETE", workerPath(workerId), "deleting workers", {
-      signal,
-    });
+    const raw = await this.#http.json(
+      "DELETE",
+      workerPath("worker.delete", workerId),
+      "deleting workers",
+      {
+        signal,
+      },
+    );
     const deleted = (raw as { deleted?: { worker_id?: unknown } })?.deleted;
     if (typeof deleted?.worker_id !== "string" || !isWorkerId(deleted.worker_id)) {
       throw this.#shape("delete answer", "deleted.worker_id");
@@ -276,7 +288,7 @@ export class RemoteRuntimeClient {
 
   // deno-lint-ignore require-await
   async #precheck(workerId: string, after: number, signal: AbortSignal) {
-    workerPath(workerId);
+    workerPath("worker.get", workerId);
     checkSeq(after, "after");
     return precheck(() => this.getWorker(workerId, signal), signal);
   }
@@ -291,7 +303,7 @@ export class RemoteRuntimeClient {
     signal: AbortSignal,
     maxBuffered = DEFAULT_MAX_BUFFERED_FRAMES,
   ): Promise<UpstreamSocket> {
-    const path = `${workerPath(workerId)}/events?after=${after}`;
+    const path = workerPath("worker.events", workerId, { after });
     return openSocket(this.#http, path, signal, maxBuffered);
   }
 
@@ -353,10 +365,6 @@ export class RemoteRuntimeClient {
 
 // ---- helpers ----
 
-function workerPath(workerId: string): string {
-  return pathOf(workerId, isWorkerId);
-}
-
 function transcriptPath(workerId: string, after: number, limit: number): string {
   checkSeq(after, "after");
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > TRANSCRIPT_LIMIT_MAX) {
@@ -365,7 +373,7 @@ function transcriptPath(workerId: string, after: number, limit: number): string 
       `limit must be an integer from 1 to ${TRANSCRIPT_LIMIT_MAX}.`,
     );
   }
-  return `${workerPath(workerId)}/transcript?after=${after}&limit=${limit}`;
+  return workerPath("worker.transcript", workerId, { after, limit });
 }
 
 /** Diagnostics are few (usually none) and their text is shown: the full schema. */

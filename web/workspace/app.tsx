@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { ApiClientError } from "../../shared/api_request.ts";
 import { WorkspaceClient } from "../../shared/client.ts";
+import { isApiPath } from "../../shared/routes/backend_paths.ts";
 import { AppLayout } from "./components/layout.tsx";
 import { ErrorNotice } from "./components/diagnostics.tsx";
 import { ISLAND_PREFIX, IslandBundler, renderDocument } from "./kit/mod.ts";
@@ -149,7 +150,7 @@ export function createWebApp(opts: WebAppOptions): WebApp {
   // A page that does not exist is a page too: HTML for people, JSON stays for the APIs.
   app.get("*", async (c, next) => {
     const path = c.req.path;
-    if (path === "/api" || path.startsWith("/api/") || path.startsWith(ISLAND_PREFIX)) {
+    if (isApiPath(path) || path.startsWith(ISLAND_PREFIX)) {
       return await next();
     }
     if (wantsJson(c.req.header("accept"))) {

@@ -168,7 +168,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
         if (values.endpoint !== (row.endpoint ?? "")) req.endpoint = values.endpoint;
         if (values.display_name !== row.display_name) req.display_name = values.display_name;
         if (values.token_ref !== (row.token_ref ?? "")) req.token_ref = values.token_ref;
-        saved = await client.editConnection(row.id, req);
+        saved = await client.call("connection.edit", { params: row, body: req });
       } else {
         const req: { id: string; endpoint: string; display_name?: string; token_ref?: string } = {
           id: values.id,
@@ -176,7 +176,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
         };
         if (values.display_name.trim()) req.display_name = values.display_name;
         if (values.token_ref) req.token_ref = values.token_ref;
-        saved = await client.addConnection(req);
+        saved = await client.call("connection.add", { body: req });
       }
       setStep({ kind: "editing" });
       if (!row) formRef.current?.reset();
@@ -203,10 +203,12 @@ export function ConnectionForm(props: ConnectionFormProps) {
     setFormError(null);
     let probe: ProbeResult;
     try {
-      probe = await client.testCandidate({
-        id: values.id,
-        endpoint: values.endpoint,
-        ...(values.token_ref ? { token_ref: values.token_ref } : {}),
+      probe = await client.call("connection.test_candidate", {
+        body: {
+          id: values.id,
+          endpoint: values.endpoint,
+          ...(values.token_ref ? { token_ref: values.token_ref } : {}),
+        },
       });
     } catch (err) {
       showError(err, "tested");

@@ -56,7 +56,9 @@ export function DeleteControl(props: DeleteControlProps) {
     setStep({ kind: "counting" });
     let next: Step;
     try {
-      const { workers } = await new BrowserClient().listWorkers(props.id);
+      const { workers } = await new BrowserClient().call("worker.list", {
+        params: { runtime_id: props.id },
+      });
       next = { kind: "confirm", count: workers.filter((w) => w.status !== "stopped").length };
     } catch (e) {
       next = { kind: "confirm", count: null, why: e instanceof ApiClientError ? e.message : "" };
@@ -72,7 +74,10 @@ export function DeleteControl(props: DeleteControlProps) {
     if (step.kind === "deleting") return;
     setStep({ kind: "deleting", force });
     try {
-      await new BrowserClient().deleteConnection(props.id, force);
+      await new BrowserClient().call("connection.delete", {
+        params: props,
+        query: { force: force ? "true" : undefined },
+      });
       props.onDeleted(props.id);
     } catch (e) {
       if (e instanceof ApiClientError && e.code === "runtime_in_use") {

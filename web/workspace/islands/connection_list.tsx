@@ -15,7 +15,11 @@
  * @module
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { ApiClientError, BrowserClient } from "../../../shared/browser_client.ts";
+import {
+  ApiClientError,
+  BrowserClient,
+  listConnectionsIfChanged,
+} from "../../../shared/browser_client.ts";
 import type { ConnectionList, ConnectionRow, ProbeResult } from "../../../shared/settings_dto.ts";
 import { ConnectionCard, type ProbeState } from "../components/connection_card.tsx";
 import { ConnectionForm } from "../components/connection_form.tsx";
@@ -101,7 +105,7 @@ export default function ConnectionListIsland(props: ConnectionListProps) {
       }
       inFlight = true;
       try {
-        const r = await client.listConnectionsIfChanged(etag.current);
+        const r = await listConnectionsIfChanged(client, etag.current);
         if (r) {
           etag.current = r.etag;
           apply(r.list);
@@ -141,7 +145,7 @@ export default function ConnectionListIsland(props: ConnectionListProps) {
     setProbes((p) => ({ ...p, [id]: { kind: "running" } }));
     let next: ProbeState;
     try {
-      next = { kind: "done", result: await client.testConnection(id) };
+      next = { kind: "done", result: await client.call("connection.test", { params: { id } }) };
     } catch (e) {
       next = e instanceof ApiClientError
         ? { kind: "error", message: e.message, code: e.code, diagnostics: e.diagnostics }

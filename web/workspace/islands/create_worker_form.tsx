@@ -95,12 +95,15 @@ export default function CreateWorkerForm(props: CreateWorkerFormProps) {
     setPending(true);
     reqId.current ??= requestId();
     try {
-      const { worker } = await new BrowserClient().createWorker(runtime.runtime_id, {
-        ...(profile ? { profile } : {}),
-        ...(display ? { display_name: display } : {}),
-        // The first instruction starts the first turn with the create, atomically.
-        ...(first.trim() ? { input: first } : {}),
-        request_id: reqId.current,
+      const { worker } = await new BrowserClient().call("worker.create", {
+        params: runtime,
+        body: {
+          ...(profile ? { profile } : {}),
+          ...(display ? { display_name: display } : {}),
+          // The first instruction starts the first turn with the create, atomically.
+          ...(first.trim() ? { input: first } : {}),
+          request_id: reqId.current,
+        },
       });
       location.assign(consoleHref(worker.runtime_id, worker.worker_id));
     } catch (err) {

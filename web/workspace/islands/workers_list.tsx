@@ -112,7 +112,10 @@ export default function WorkersList(props: WorkersListProps) {
   async function saveName(w: WorkerSummary, name: string) {
     setEdit({ kind: "rename", key: key(w), name, busy: true });
     try {
-      const { worker } = await client.rename(w.runtime_id, w.worker_id, name.trim());
+      const { worker } = await client.call("worker.rename", {
+        params: w,
+        body: { display_name: name.trim() },
+      });
       const next = listRef.current.map((x) =>
         key(x) === key(w) ? { ...x, display_name: worker.display_name } : x
       );
@@ -131,7 +134,7 @@ export default function WorkersList(props: WorkersListProps) {
   async function remove(w: WorkerSummary) {
     setEdit({ kind: "delete", key: key(w), busy: true });
     try {
-      await client.deleteWorker(w.runtime_id, w.worker_id);
+      await client.call("worker.delete", { params: w });
       const next = listRef.current.filter((x) => key(x) !== key(w));
       listRef.current = next;
       setWorkers(next);

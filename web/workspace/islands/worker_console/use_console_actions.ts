@@ -42,6 +42,7 @@ export type Pending = null | "input" | Action;
 /** The console's input and lifecycle state and the handlers that change it. */
 export function useConsoleActions(d: ActionDeps) {
   const { client, runtimeId, workerId, status } = d;
+  const ids = () => ({ runtime_id: runtimeId, worker_id: workerId });
   const [text, setText] = useState("");
   const [pending, setPending] = useState<Pending>(null);
   const [error, setError] = useState<Failure | null>(null);
@@ -70,7 +71,7 @@ export function useConsoleActions(d: ActionDeps) {
     // (output can come first, and a reader who scrolls up meanwhile stays put).
     d.follow();
     try {
-      const { ack } = await client().input(runtimeId, workerId, text);
+      const { ack } = await client().call("worker.input", { params: ids(), body: { text } });
       applyAck(ack);
       setText("");
     } catch (e) {
@@ -88,16 +89,7 @@ export function useConsoleActions(d: ActionDeps) {
     setPending(what);
     setError(null);
     try {
-      const c = client();
-      const { ack } = what === "cancel"
-        ? await c.cancel(runtimeId, workerId)
-        : what === "stop"
-        ? await c.stop(runtimeId, workerId)
-        : what === "pause"
-        ? await c.pause(runtimeId, workerId)
-        : what === "resume"
-        ? await c.resume(runtimeId, workerId)
-        : await c.restore(runtimeId, workerId);
+      const { ack } = await client().call(`worker.${what}`, { params: ids() });
       applyAck(ack);
       if (what === "stop") {
         setConfirmStop(false);

@@ -45,7 +45,7 @@ export function terminalClose(msg: StreamControl, runtimeId: string): Conn | nul
 }
 
 /** The two calls the stream needs from the Backend client. */
-export type StreamClient = Pick<BrowserClient, "eventsUrl" | "getWorker">;
+export type StreamClient = Pick<BrowserClient, "eventsUrl" | "call">;
 
 /** Where the stream reports to (in the island: its state setters). */
 export interface StreamSink {
@@ -138,13 +138,14 @@ export function followWorkerStream(
       retryLater();
       // Ask the Backend why: it answers for the runtime, or it is itself out of reach.
       // Each answer replaces the last one whole: the Backend back, the runtime still down.
-      client().getWorker(runtimeId, workerId).then(
-        () => ({ reason: "", backend: false }),
-        (e: ApiClientError) =>
-          e.httpStatus
-            ? explain(e, runtimeId).then((reason) => ({ reason, backend: false }))
-            : { reason: e.message, backend: true },
-      ).then((r) => setDown((d) => d && { ...d, ...r }));
+      client().call("worker.get", { params: { runtime_id: runtimeId, worker_id: workerId } })
+        .then(
+          () => ({ reason: "", backend: false }),
+          (e: ApiClientError) =>
+            e.httpStatus
+              ? explain(e, runtimeId).then((reason) => ({ reason, backend: false }))
+              : { reason: e.message, backend: true },
+        ).then((r) => setDown((d) => d && { ...d, ...r }));
     });
   };
   if (sink.down !== undefined) {

@@ -198,7 +198,7 @@ Deno.test({
       const asked = backendUp ? be.client : dead;
       return {
         eventsUrl: be.client.eventsUrl.bind(be.client),
-        getWorker: asked.getWorker.bind(asked),
+        call: asked.call.bind(asked),
       };
     };
     const r = recorder(0);

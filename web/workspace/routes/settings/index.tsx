@@ -1,5 +1,4 @@
 /** `/settings`: overview of runtimes by live state, workers, and server settings awaiting a restart. */
-import { ConnectionListSchema } from "../../../../shared/settings_dto.ts";
 import type { RuntimeState } from "../../../../shared/backend_dto.ts";
 import { Badge } from "../../components/badge.tsx";
 import { STATE_LABEL, stateTone } from "../../components/state_badge.tsx";
@@ -12,7 +11,7 @@ const overview: Route = async ({ client }) => {
   const [runtimes, workers, connections] = await Promise.all([
     client.listRuntimes(),
     client.listAllWorkers(),
-    client.get("/api/settings/runtime-connections", ConnectionListSchema),
+    client.listConnections(),
   ]);
   const byState = new Map<RuntimeState, number>();
   for (const r of runtimes.runtimes) byState.set(r.state, (byState.get(r.state) ?? 0) + 1);

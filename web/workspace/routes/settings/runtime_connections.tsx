@@ -6,7 +6,6 @@
  * edit, delete and add. Connection changes apply at once, without a restart.
  * @module
  */
-import { ConnectionListSchema } from "../../../../shared/settings_dto.ts";
 import { SettingsLayout } from "../../components/layout.tsx";
 import { island } from "../../kit/mod.ts";
 import type { Route } from "../../route.ts";
@@ -15,7 +14,7 @@ import ConnectionListIsland from "../../islands/connection_list.tsx";
 const ConnectionList = island("connection_list", ConnectionListIsland);
 
 const runtimeConnections: Route = async ({ client }) => {
-  const list = await client.get("/api/settings/runtime-connections", ConnectionListSchema);
+  const list = await client.listConnections();
   return {
     title: "Runtime Connections",
     body: (
