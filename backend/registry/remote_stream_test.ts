@@ -252,3 +252,19 @@ for (const signal of ["SIGKILL", "SIGTERM"] as const) {
     }
   });
 }
+
+Deno.test("workerPath: the route table's path, the same with or without the split template", async () => {
+  const { workerPath } = await import("./remote_stream.ts");
+  const { fillPath, RUNTIME_ROUTES } = await import("../../shared/routes/mod.ts");
+  const id = newWorkerId();
+  for (const op of ["worker.get", "worker.input", "worker.stop", "worker.rename"] as const) {
+    for (let i = 0; i < 2; i++) {
+      assert.equal(workerPath(op, id), fillPath(RUNTIME_ROUTES[op].path, { worker_id: id }));
+    }
+  }
+  assert.equal(
+    workerPath("worker.transcript", id, { after: 3, limit: 10 }),
+    fillPath(RUNTIME_ROUTES["worker.transcript"].path, { worker_id: id }, { after: 3, limit: 10 }),
+  );
+  assert.throws(() => workerPath("worker.get", "../x"), /UUIDv7/);
+});
