@@ -8,13 +8,7 @@
  * @module
  */
 import { Hono } from "hono";
-import {
-  ApiError,
-  bearerToken,
-  errorResponse,
-  RUNTIME_ID_HEADER,
-  secretsEqual,
-} from "../shared/mod.ts";
+import { ApiError, errorResponse, RUNTIME_ID_HEADER } from "../shared/mod.ts";
 import {
   type Handlers,
   registerRoutes,
@@ -28,6 +22,7 @@ import { DEFAULT_HIGH_WATER, sendPaced } from "../shared/backpressure.ts";
 import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
 import type { CapabilityVerifier } from "./capability.ts";
+import { runtimeAuth } from "./auth.ts";
 
 export interface RuntimeServerOptions {
   runtime: Runtime;
@@ -66,25 +61,7 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
   });
 
   if (opts.token !== undefined || opts.trust !== undefined) {
-    const { token, trust } = opts;
-    app.use("*", async (c, next) => {
-      const bearer = bearerToken(c.req.header("authorization"));
-      // Either credential is enough: the static bearer token or a capability token bound
-      // to this very request (DESIGN §8). No detail on why a token was refused.
-      let ok = false;
-      if (bearer !== null && token !== undefined) ok = await secretsEqual(bearer, token);
-      if (!ok && bearer !== null && trust !== undefined) {
-        const u = new URL(c.req.url);
-        ok = await trust.verify(bearer, c.req.method, u.pathname + u.search);
-      }
-      if (!ok) {
-        return errorResponse(
-          new ApiError("unauthorized", "A valid bearer token is required."),
-          { "www-authenticate": "Bearer" },
-        );
-      }
-      await next();
-    });
+    app.use("*", runtimeAuth(opts.token, opts.trust));
   }
 
   registerRoutes(app, RUNTIME_ROUTES, runtimeHandlers(runtime, opts));

@@ -8,7 +8,7 @@ import { ApiError, type BackendInfo, isWorkerId } from "../../shared/mod.ts";
 import type { BackendRoutes, Handlers } from "../../shared/routes/mod.ts";
 import { type OpenStreams, proxyEvents } from "./events_proxy.ts";
 import type { LiveHub } from "./live_hub.ts";
-import { type RuntimeHandle, type RuntimeRegistry } from "../registry/mod.ts";
+import { JsonBody, type RuntimeHandle, type RuntimeRegistry } from "../registry/mod.ts";
 
 export interface ApiDeps {
   registry: RuntimeRegistry;
@@ -18,6 +18,14 @@ export interface ApiDeps {
   live?: LiveHub;
   /** The Backend's own read-only settings for `GET /api/backend`. */
   info: () => BackendInfo;
+}
+
+/**
+ * A 200 answer: bytes a remote runtime sent go out as they are (the lean proxy path, issue 15);
+ * an object is serialised once.
+ */
+function reply<T extends object>(body: JsonBody | T): Response | { status: 200; body: T } {
+  return body instanceof JsonBody ? body.response(200) : { status: 200, body };
 }
 
 /** The operations handled here (the settings ones are in `settings_api.ts`). */
@@ -65,10 +73,8 @@ export function apiHandlers(deps: ApiDeps): Pick<Handlers<BackendRoutes>, ApiOpe
       const h = registry.get(params.runtime_id);
       return { status: 201, body: { worker: await h.createWorker(req) } };
     },
-    "worker.get": async ({ params }) => ({
-      status: 200,
-      body: { worker: await target(params).getWorker(params.worker_id) },
-    }),
+    "worker.get": async ({ params }) =>
+      reply(await target(params).workerEnvelope(params.worker_id)),
     "worker.input": async ({ params, body }) => {
       const { text } = await body();
       const h = target(params);
@@ -97,10 +103,8 @@ export function apiHandlers(deps: ApiDeps): Pick<Handlers<BackendRoutes>, ApiOpe
       const { worker_id } = await target(params).deleteWorker(params.worker_id);
       return { status: 200, body: { deleted: { runtime_id: params.runtime_id, worker_id } } };
     },
-    "worker.transcript": async ({ params, query }) => ({
-      status: 200,
-      body: await target(params).transcript(params.worker_id, query.after, query.limit),
-    }),
+    "worker.transcript": async ({ params, query }) =>
+      reply(await target(params).transcriptEnvelope(params.worker_id, query.after, query.limit)),
     "live.connect": (_input, c) => {
       if (!deps.live || c.req.header("upgrade")?.toLowerCase() !== "websocket") {
         throw new ApiError("invalid_request", "This route needs a WebSocket upgrade.");

@@ -35,14 +35,17 @@ export interface AuditLine {
 const enc = new TextEncoder();
 
 /**
- * Appends audit lines to a file, creating parent directories on first use.
- * Appends are serialized through a promise chain so concurrent callers never
- * interleave partial lines.
+ * Appends audit lines to a file, creating parent directories on first use. Lines that
+ * arrive while a write is in progress go out together in the next write (group commit),
+ * so concurrent mutations share one write instead of queueing one each; every caller is
+ * still answered only once its own line is written, and lines are never interleaved.
  */
 export class AuditLog {
   readonly #path: string;
   #file: Deno.FsFile | undefined;
-  #tail: Promise<void> = Promise.resolve();
+  /** Lines waiting for the next write, with their callers (bounded by requests in flight). */
+  #pending: { bytes: Uint8Array; done: (e?: unknown) => void }[] = [];
+  #writing: Promise<void> | null = null;
   #closed = false;
 
   constructor(path: string) {
@@ -62,9 +65,28 @@ export class AuditLog {
       principal: typeof entry.principal === "string" ? entry.principal : null,
     };
     const bytes = enc.encode(JSON.stringify(line) + "\n");
-    const run = this.#tail.then(() => this.#write(bytes));
-    this.#tail = run.catch(() => {});
-    return run;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ bytes, done: (e) => e === undefined ? resolve() : reject(e) });
+      this.#writing ??= this.#drain();
+    });
+  }
+
+  /** Writes everything pending, batch by batch, until nothing is left. */
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pending.length) {
+        const batch = this.#pending.splice(0);
+        let err: unknown = undefined;
+        try {
+          await this.#write(concat(batch.map((b) => b.bytes)));
+        } catch (e) {
+          err = e ?? new Error("audit write failed");
+        }
+        for (const b of batch) b.done(err);
+      }
+    } finally {
+      this.#writing = null;
+    }
   }
 
   async #write(bytes: Uint8Array): Promise<void> {
@@ -83,10 +105,21 @@ export class AuditLog {
   /** Waits for pending appends, then closes the file. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#tail;
+    while (this.#writing) await this.#writing;
     this.#file?.close();
     this.#file = undefined;
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
 }
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -108,13 +141,18 @@ export function auditMutations(
     let outcome = "ok";
     let createdWorker: string | undefined;
     let createdRuntime: string | undefined;
-    try {
-      const body = await c.res.clone().json();
-      if (!c.res.ok) outcome = String(body?.error?.code ?? c.res.status);
-      else if (typeof body?.worker?.worker_id === "string") createdWorker = body.worker.worker_id;
-      else if (typeof body?.connection?.id === "string") createdRuntime = body.connection.id;
-    } catch {
-      if (!c.res.ok) outcome = String(c.res.status);
+    // The answer is read only when the line needs something from it: an error's code, or
+    // the id a create/add made (issue 15: not a clone and a parse per mutation).
+    const creates = entry.operation === "worker.create" || entry.operation === "connection.add";
+    if (!c.res.ok || creates) {
+      try {
+        const body = await c.res.clone().json();
+        if (!c.res.ok) outcome = String(body?.error?.code ?? c.res.status);
+        else if (typeof body?.worker?.worker_id === "string") createdWorker = body.worker.worker_id;
+        else if (typeof body?.connection?.id === "string") createdRuntime = body.connection.id;
+      } catch {
+        if (!c.res.ok) outcome = String(c.res.status);
+      }
     }
     await audit.append({
       operation: entry.operation,

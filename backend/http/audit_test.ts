@@ -75,3 +75,44 @@ Deno.test("AuditLog: appends to an existing file and writes only the known field
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("AuditLog: lines written together are each on disk when their append resolves", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "audit.log");
+    const log = new AuditLog(path);
+    const onDisk: boolean[] = [];
+    await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, i) =>
+          log.append({ operation: `op.${i}`, outcome: "ok" }).then(async () => {
+            onDisk[i] = (await Deno.readTextFile(path)).includes(`"op.${i}"`);
+          }),
+      ),
+    );
+    assert.equal(onDisk.filter(Boolean).length, 40);
+    await log.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AuditLog: a failed write rejects its callers; the next append is tried again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "audit.log");
+    await Deno.mkdir(path); // a folder where the file should be: opening it fails
+    const log = new AuditLog(path);
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => log.append({ operation: `op.${i}`, outcome: "ok" })),
+    );
+    assert.ok(results.every((r) => r.status === "rejected"));
+    await Deno.remove(path);
+    await log.append({ operation: "after", outcome: "ok" });
+    await log.close();
+    assert.match(await Deno.readTextFile(path), /"after"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

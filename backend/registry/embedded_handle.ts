@@ -82,6 +82,10 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
     return Promise.resolve().then(() => this.runtime.getWorker(workerId));
   }
 
+  workerEnvelope(workerId: string): Promise<{ worker: WorkerDetail }> {
+    return Promise.resolve().then(() => ({ worker: this.runtime.getWorker(workerId) }));
+  }
+
   createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
     return this.runtime.createWorker(req);
   }
@@ -120,6 +124,10 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
 
   transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage> {
     return this.runtime.transcript(workerId, after, limit);
+  }
+
+  transcriptEnvelope(workerId: string, after: number, limit: number): Promise<TranscriptPage> {
+    return this.transcript(workerId, after, limit);
   }
 
   streamEvents(

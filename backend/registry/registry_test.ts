@@ -52,6 +52,7 @@ function handle(id: string, behave: "ok" | "hang" | "fail", workers = 1): Runtim
     describe: (signal) => list(signal).then(() => entry),
     listWorkers: list,
     getWorker: unused,
+    workerEnvelope: unused,
     createWorker: unused,
     input: unused,
     cancel: unused,
@@ -62,6 +63,7 @@ function handle(id: string, behave: "ok" | "hang" | "fail", workers = 1): Runtim
     rename: unused,
     deleteWorker: unused,
     transcript: unused,
+    transcriptEnvelope: unused,
     streamEvents: unused,
     close: () => Promise.resolve(),
   };

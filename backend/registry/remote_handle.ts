@@ -32,6 +32,7 @@ import {
 import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
 import { compatibilityProblems, HealthRecord, HealthSchedule, stateOf } from "./health.ts";
 import { followRelay, leasedSource } from "./remote_events.ts";
+import { ownedBy } from "./remote_shapes.ts";
 import type { RuntimeHandle, WorkerList } from "./runtime_handle.ts";
 import { EventFanout, type EventSink, type FanoutOptions } from "./event_fanout.ts";
 import type { CapabilityMinter } from "./capability.ts";
@@ -331,7 +332,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     try {
       const r = await this.#call((c) => c.listWorkers(signal, status));
-      const workers = r.workers.map((w) => ({ ...w, runtime_id: this.runtimeId }));
+      const workers = ownedBy(r.workers, this.runtimeId);
       if (!status) this.#lastKnown = workers.slice(0, LAST_KNOWN_MAX);
       return {
         workers,
@@ -368,6 +369,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     return this.#own(await this.#call((c) => c.getWorker(workerId)));
   }
 
+  workerEnvelope = (id: string) => this.#call((c) => c.getWorkerBody(id));
   async createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
     return this.#own(await this.#call((c) => c.createWorker(req)));
   }
@@ -408,6 +410,8 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     return this.#call((c) => c.transcript(workerId, after, limit));
   }
 
+  transcriptEnvelope = (id: string, after: number, limit: number) =>
+    this.#call((c) => c.transcriptBody(id, after, limit));
   /**
    * The worker's events through whichever client is current, one upstream socket per worker
    * for every browser: an edit hands it over to the new endpoint from the last forwarded seq,
@@ -458,6 +462,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
       setupError: null,
       retired: new AbortController(),
     };
+    conn.retired.signal.onabort = () => conn.client?.close(); // in-flight calls still finish
     try {
       const token = cfg.token_ref
         ? resolveTokenRef(cfg.token_ref, {

@@ -17,6 +17,7 @@ import type {
   WorkerStatus,
   WorkerSummary,
 } from "../../shared/mod.ts";
+import type { JsonBody } from "./json_body.ts";
 import type { EventSink, SubscriptionEnd } from "./event_fanout.ts";
 
 /** A frame of a browser-facing event stream: a worker event or a `stream.*` control frame. */
@@ -36,6 +37,11 @@ export interface RuntimeHandle {
   /** The runtime's workers, or only those with `status` (filtered by the runtime). */
   listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList>;
   getWorker(workerId: string): Promise<WorkerDetail>;
+  /**
+   * `{worker}` as the browser gets it. A remote runtime's answer is passed on as the bytes it
+   * sent ({@link JsonBody}, the lean proxy path); the embedded one is the object.
+   */
+  workerEnvelope(workerId: string): Promise<JsonBody | { worker: WorkerDetail }>;
   createWorker(req: CreateWorkerRequest): Promise<WorkerDetail>;
   input(workerId: string, text: string): Promise<Ack>;
   cancel(workerId: string): Promise<Ack>;
@@ -48,6 +54,12 @@ export interface RuntimeHandle {
   /** Removes a stopped worker and its log. */
   deleteWorker(workerId: string): Promise<{ worker_id: string }>;
   transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage>;
+  /** The transcript page as the browser gets it (bytes from a remote, like the worker). */
+  transcriptEnvelope(
+    workerId: string,
+    after: number,
+    limit: number,
+  ): Promise<JsonBody | TranscriptPage>;
   /**
    * Feeds `sink` (an open browser socket) the worker's events with `seq > after`, then live,
    * until `signal` aborts, the sink lags (dropped with `stream_lagging`) or the stream ends.
