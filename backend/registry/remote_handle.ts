@@ -370,48 +370,31 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   }
 
   workerEnvelope = (id: string) => this.#call((c) => c.getWorkerBody(id));
+
   async createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
     return this.#own(await this.#call((c) => c.createWorker(req)));
   }
 
-  input(workerId: string, text: string): Promise<Ack> {
-    return this.#call((c) => c.input(workerId, text));
-  }
-
-  cancel(workerId: string): Promise<Ack> {
-    return this.#call((c) => c.cancel(workerId));
-  }
-
-  stop(workerId: string): Promise<Ack> {
-    return this.#call((c) => c.stop(workerId));
-  }
-
-  restore(workerId: string, dryRun: boolean): Promise<RestoreResult> {
-    return this.#call((c) => c.restore(workerId, dryRun));
-  }
-
-  pause(workerId: string): Promise<Ack> {
-    return this.#call((c) => c.pause(workerId));
-  }
-
-  resume(workerId: string): Promise<Ack> {
-    return this.#call((c) => c.resume(workerId));
-  }
+  // Calls whose answer the handle passes on as the client checked it.
+  input = (id: string, text: string): Promise<Ack> => this.#call((c) => c.input(id, text));
+  cancel = (id: string): Promise<Ack> => this.#call((c) => c.cancel(id));
+  stop = (id: string): Promise<Ack> => this.#call((c) => c.stop(id));
+  pause = (id: string): Promise<Ack> => this.#call((c) => c.pause(id));
+  resume = (id: string): Promise<Ack> => this.#call((c) => c.resume(id));
+  restore = (id: string, dryRun: boolean): Promise<RestoreResult> =>
+    this.#call((c) => c.restore(id, dryRun));
 
   async rename(workerId: string, displayName: string): Promise<WorkerDetail> {
     return this.#own(await this.#call((c) => c.rename(workerId, displayName)));
   }
 
-  deleteWorker(workerId: string): Promise<{ worker_id: string }> {
-    return this.#call((c) => c.deleteWorker(workerId));
-  }
-
-  transcript(workerId: string, after: number, limit: number): Promise<TranscriptPage> {
-    return this.#call((c) => c.transcript(workerId, after, limit));
-  }
-
+  deleteWorker = (id: string): Promise<{ worker_id: string }> =>
+    this.#call((c) => c.deleteWorker(id));
+  transcript = (id: string, after: number, limit: number): Promise<TranscriptPage> =>
+    this.#call((c) => c.transcript(id, after, limit));
   transcriptEnvelope = (id: string, after: number, limit: number) =>
     this.#call((c) => c.transcriptBody(id, after, limit));
+
   /**
    * The worker's events through whichever client is current, one upstream socket per worker
    * for every browser: an edit hands it over to the new endpoint from the last forwarded seq,
