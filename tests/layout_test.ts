@@ -114,3 +114,12 @@ Deno.test("layout: backend/ has a mod.ts per concern folder", async () => {
     assert.ok(st.isFile, `backend/${f}/mod.ts`);
   }
 });
+
+Deno.test("layout: no product file over 500 lines (small files named for what they hold)", async () => {
+  const long: string[] = [];
+  for (const file of await productFiles()) {
+    const lines = (await Deno.readTextFile(join(ROOT, file))).split("\n").length - 1;
+    if (lines > 500) long.push(`${file}: ${lines} lines`);
+  }
+  assert.deepEqual(long, []);
+});

@@ -1,10 +1,9 @@
 /**
- * A remote Runtime process as a registry entry (DESIGN §10): a live state
- * (`connecting`, `ready`, `unreachable`, `auth_failed`, `incompatible`,
- * `unconfigured`) kept true by periodic health checks and by every answer,
- * and a client that can be swapped (edit) or retired (delete) while calls and
- * streams are in flight. Nothing is routed to it unless it is `ready`.
- * Its endpoint and token stay inside this object.
+ * A remote Runtime process as a registry entry (DESIGN §10): a live state (`connecting`, `ready`,
+ * `unreachable`, `auth_failed`, `incompatible`, `unconfigured`) kept true by periodic health
+ * checks and by every answer, and a client that can be swapped (edit) or retired (delete) while
+ * calls and streams are in flight. Nothing is routed to it unless it is `ready`. Its endpoint
+ * and token stay inside this object.
  * @module
  */
 import {
@@ -251,11 +250,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
    * The client when the runtime is `ready`; otherwise one inline re-check (shared with a
    * check in flight, or answered by one that just ended), then the state's typed refusal.
    */
-  /**
-   * How old the last check may be before a request re-checks inline: 250 ms, doubling with each
-   * failed check in a row up to the health interval — so a page polling a down runtime (the live
-   * sidebar reads every second) does not turn into a check per second.
-   */
+  /** Age past which a request re-checks inline: 250 ms ×2 per failure, ≤ the interval. */
   #recheckAfterMs(): number {
     const cap = Math.max(this.#schedule.intervalMs, RECHECK_FRESH_MS);
     return Math.min(RECHECK_FRESH_MS * 2 ** Math.min(this.#health.failures, 16), cap);
