@@ -122,6 +122,8 @@ browserTest("skip link, visible focus ring and copy buttons", async () => {
   const ring = await skip.evaluate((el) => getComputedStyle(el).outlineStyle);
   assert.equal(ring, "solid", "a visible focus ring");
   await page.keyboard.press("Enter");
+  // The fragment navigation lands after the key event: wait for it rather than read at once.
+  await page.waitForURL((u) => u.hash === "#main", { timeout: 5000 });
   assert.equal(new URL(page.url()).hash, "#main");
 
   // A copy button copies the worker id and says so.
