@@ -19,7 +19,7 @@ const DEADLINE_MS = 20_000;
 /** A name that does not resolve fails fast, or (slow resolver under load) times out. */
 const UNREACHABLE_CODES = ["remote_runtime_unavailable", "remote_runtime_timeout"];
 
-const enc = new TextEncoder();
+import { rawHttp } from "./support/raw_http.ts";
 const dec = new TextDecoder();
 
 /** Deno's WebSocket takes request headers (an extension the DOM typings do not know). */
@@ -127,44 +127,6 @@ class Recorder {
 }
 
 /** One raw HTTP/1.1 exchange (so the Host header is ours), read until the server closes. */
-async function rawHttp(
-  port: number,
-  head: string[],
-): Promise<{ status: number; head: string; body: string }> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const chunks: Uint8Array[] = [];
-  try {
-    await conn.write(enc.encode([...head, "Connection: close", "", ""].join("\r\n")));
-    const buf = new Uint8Array(16 * 1024);
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      chunks.push(buf.slice(0, n));
-    }
-  } finally {
-    conn.close();
-  }
-  const all = dec.decode(new Uint8Array(chunks.flatMap((c) => [...c])));
-  const split = all.indexOf("\r\n\r\n");
-  assert.ok(split > 0, `a complete HTTP response: ${JSON.stringify(all)}`);
-  const headText = all.slice(0, split);
-  let body = all.slice(split + 4);
-  if (/^transfer-encoding:\s*chunked/im.test(headText)) body = dechunk(body);
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headText)?.[1]);
-  return { status, head: headText, body };
-}
-
-function dechunk(s: string): string {
-  let out = "";
-  for (;;) {
-    const eol = s.indexOf("\r\n");
-    const size = parseInt(s.slice(0, eol), 16);
-    if (!size) return out;
-    out += s.slice(eol + 2, eol + 2 + size);
-    s = s.slice(eol + 2 + size + 2);
-  }
-}
-
 Deno.test({
   name: "canary: no remote token, endpoint host or address reaches any browser-facing output",
   async fn() {

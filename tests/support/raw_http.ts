@@ -9,6 +9,8 @@ const dec = new TextDecoder();
 export interface RawHttpReply {
   status: number;
   headers: Headers;
+  /** The status line and header lines as received. */
+  head: string;
   body: string;
 }
 
@@ -43,7 +45,12 @@ export async function rawHttp(port: number, head: string[], body = ""): Promise<
   }
   let text = all.slice(split + 4);
   if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) text = dechunk(text);
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1]), headers, body: text };
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1]),
+    headers,
+    head: all.slice(0, split),
+    body: text,
+  };
 }
 
 function dechunk(s: string): string {
