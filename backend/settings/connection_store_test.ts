@@ -7,6 +7,7 @@
  */
 import { decodeText } from "../../shared/deno_ws.ts";
 import assert from "node:assert/strict";
+import { plain, pythonToml } from "../../tests/support/python_toml.ts";
 import { parse } from "smol-toml";
 import { ApiError } from "../../shared/mod.ts";
 import { ConnectionStore } from "./connection_store.ts";
@@ -17,25 +18,6 @@ const REPO = new URL("..", import.meta.url).pathname;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Parses a file with python3's tomllib: an independent TOML implementation. */
-async function pythonToml(path: string): Promise<unknown> {
-  const out = await new Deno.Command("python3", {
-    args: [
-      "-c",
-      "import tomllib,sys,json; print(json.dumps(tomllib.load(open(sys.argv[1],'rb')), default=str))",
-      path,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, `tomllib rejected the file:\n${new TextDecoder().decode(out.stderr)}`);
-  return JSON.parse(new TextDecoder().decode(out.stdout));
-}
-
-function plain(v: unknown): unknown {
-  return JSON.parse(JSON.stringify(v));
 }
 
 /** A child process running tests/support/connection_writer.ts, with its output collected. */

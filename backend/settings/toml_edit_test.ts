@@ -8,33 +8,13 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { plain, pythonToml } from "../../tests/support/python_toml.ts";
 import { parse } from "smol-toml";
 import { ApiError } from "../../shared/mod.ts";
 import { addConnection, removeConnection } from "./config_edit.ts";
 import { ConnectionStore } from "./connection_store.ts";
 import { renderRemote, tomlString } from "./toml_edit.ts";
 import { findLayout } from "./toml_layout.ts";
-
-/** Parses a file with python3's tomllib: an independent TOML implementation. */
-async function pythonToml(path: string): Promise<unknown> {
-  const out = await new Deno.Command("python3", {
-    args: [
-      "-c",
-      "import tomllib,sys,json; print(json.dumps(tomllib.load(open(sys.argv[1],'rb')), default=str))",
-      path,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const err = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `tomllib rejected the file:\n${err}`);
-  return JSON.parse(new TextDecoder().decode(out.stdout));
-}
-
-/** Plain JSON form of a parsed TOML document, for deep comparison. */
-function plain(v: unknown): unknown {
-  return JSON.parse(JSON.stringify(v));
-}
 
 /** The same value with CRLF in every string turned into LF. */
 function lf(v: unknown): unknown {
