@@ -164,15 +164,13 @@ export class RemoteRuntimeClient {
   }
 
   /** `POST /v1/workers/{id}/cancel`. */
-  async cancel(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const path = workerPath("worker.cancel", workerId);
-    return this.#ack(await this.#http.json("POST", path, "cancelling turns", { signal }));
+  cancel(workerId: string, signal?: AbortSignal): Promise<Ack> {
+    return this.#postForAck("worker.cancel", workerId, "cancelling turns", signal);
   }
 
   /** `POST /v1/workers/{id}/stop`. */
-  async stop(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const path = workerPath("worker.stop", workerId);
-    return this.#ack(await this.#http.json("POST", path, "stopping workers", { signal }));
+  stop(workerId: string, signal?: AbortSignal): Promise<Ack> {
+    return this.#postForAck("worker.stop", workerId, "stopping workers", signal);
   }
 
   /** `POST /v1/workers/{id}/restore[?dry_run=true]`. */
@@ -185,15 +183,13 @@ export class RemoteRuntimeClient {
   }
 
   /** `POST /v1/workers/{id}/pause`. */
-  async pause(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const path = workerPath("worker.pause", workerId);
-    return this.#ack(await this.#http.json("POST", path, "pausing turns", { signal }));
+  pause(workerId: string, signal?: AbortSignal): Promise<Ack> {
+    return this.#postForAck("worker.pause", workerId, "pausing turns", signal);
   }
 
   /** `POST /v1/workers/{id}/resume`. */
-  async resume(workerId: string, signal?: AbortSignal): Promise<Ack> {
-    const path = workerPath("worker.resume", workerId);
-    return this.#ack(await this.#http.json("POST", path, "resuming turns", { signal }));
+  resume(workerId: string, signal?: AbortSignal): Promise<Ack> {
+    return this.#postForAck("worker.resume", workerId, "resuming turns", signal);
   }
 
   /** `PATCH /v1/workers/{id}` with `{display_name}`. */
@@ -350,6 +346,17 @@ export class RemoteRuntimeClient {
     const w = (raw as { worker?: unknown })?.worker;
     if (!isWorkerDetail(w)) throw this.#shape("worker detail", "worker");
     return w;
+  }
+
+  /** A body-less lifecycle POST (cancel, stop, pause, resume) answered by an ack. */
+  async #postForAck(
+    op: "worker.cancel" | "worker.stop" | "worker.pause" | "worker.resume",
+    workerId: string,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<Ack> {
+    const path = workerPath(op, workerId);
+    return this.#ack(await this.#http.json("POST", path, what, { signal }));
   }
 
   #ack(raw: unknown): Ack {
