@@ -1,0 +1,97 @@
+/**
+ * `GET /v1/workers` as JSON text built once per change (issue 15): each worker's summary is
+ * serialised when one of its listed fields changes, and a list is a join of those texts, not
+ * per-worker object building and stringify on every request. Its version — the list's `ETag` —
+ * changes whenever a listed field of any worker changes, a worker comes or goes, or the
+ * runtime process restarts, so a caller holding the last answer asks with `If-None-Match` and
+ * gets a 304 instead of the same bytes again.
+ * @module
+ */
+import type { Diagnostic, WorkerStatus } from "../shared/mod.ts";
+import { summaryOf, type WorkerState } from "./worker_state.ts";
+
+/** One list answer: its version and its body (`{workers, diagnostics}` as JSON text). */
+export interface ListedWorkers {
+  etag: string;
+  json: string;
+}
+
+/** The list of one runtime's workers, kept as text; the Runtime owns one. */
+export class WorkerListCache {
+  readonly #runtimeId: string;
+  readonly #workers: () => Iterable<WorkerState>;
+  readonly #diagnostics: readonly Diagnostic[];
+  /** Differs per process: a version of an earlier run never matches one of this run. */
+  readonly #boot = crypto.randomUUID().slice(-12);
+  /** Bumped on any change seen; part of every ETag. */
+  #gen = 0;
+  #diagCount = -1;
+  /** Workers sorted by id (creation order); null after a worker came or went. */
+  #sorted: WorkerState[] | null = null;
+  /** Built bodies by status filter ("" = all): at most five entries. */
+  readonly #lists = new Map<string, { gen: number; answer: ListedWorkers }>();
+
+  constructor(
+    runtimeId: string,
+    workers: () => Iterable<WorkerState>,
+    diagnostics: readonly Diagnostic[],
+  ) {
+    this.#runtimeId = runtimeId;
+    this.#workers = workers;
+    this.#diagnostics = diagnostics;
+  }
+
+  /** A worker was added or removed. */
+  membershipChanged(): void {
+    this.#sorted = null;
+    this.#gen++;
+  }
+
+  /** The current list (only workers in `status` when given) and its version. */
+  list(status?: WorkerStatus): ListedWorkers {
+    const sorted = this.#sorted ??= [...this.#workers()].sort((a, b) =>
+      a.record.worker_id < b.record.worker_id ? -1 : 1
+    );
+    // Three comparisons per worker find what changed since the last list.
+    for (const w of sorted) {
+      const t = w.listed;
+      if (t && t.record === w.record && t.status === w.status && t.seq === w.publishedSeq) continue;
+      w.listed = {
+        record: w.record,
+        status: w.status,
+        seq: w.publishedSeq,
+        json: JSON.stringify(summaryOf(this.#runtimeId, w)),
+      };
+      this.#gen++;
+    }
+    if (this.#diagnostics.length !== this.#diagCount) {
+      this.#diagCount = this.#diagnostics.length;
+      this.#gen++;
+    }
+    const key = status ?? "";
+    const hit = this.#lists.get(key);
+    if (hit && hit.gen === this.#gen) return hit.answer;
+    const texts: string[] = [];
+    for (const w of sorted) if (!status || w.status === status) texts.push(w.listed!.json);
+    const answer = {
+      etag: `"${this.#boot}-${this.#gen}${status ? `-${status}` : ""}"`,
+      json: `{"workers":[${texts.join(",")}],"diagnostics":${JSON.stringify(this.#diagnostics)}}`,
+    };
+    this.#lists.set(key, { gen: this.#gen, answer });
+    return answer;
+  }
+}
+
+/**
+ * Whether an `If-None-Match` value names `etag` (a list of tags, `*`, or weak tags: the
+ * weak comparison HTTP asks for on a conditional GET).
+ */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === "*") return true;
+  for (const part of ifNoneMatch.split(",")) {
+    const tag = part.trim();
+    if (tag === etag || (tag.startsWith("W/") && tag.slice(2) === etag)) return true;
+  }
+  return false;
+}
