@@ -85,11 +85,7 @@ export class Runtime {
     this.#maxWorkers = opts.maxWorkers ?? MAX_WORKERS_DEFAULT;
     this.#maxOutput = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES_DEFAULT;
     this.#workspaceRoot = opts.workspaceRoot;
-    this.#list = new WorkerListCache(
-      this.runtimeId,
-      () => this.#workers.values(),
-      this.diagnostics,
-    );
+    this.#list = new WorkerListCache(this.runtimeId, this.#workers, this.diagnostics);
   }
 
   /** Opens the store, restores every worker and repairs turns cut off by a crash. */
@@ -211,7 +207,6 @@ export class Runtime {
     }
     const w = newWorkerState(record, now);
     this.#workers.set(workerId, w);
-    this.#list.membershipChanged();
     const created: Pending[] = [
       ["worker.created", { profile, display_name: record.display_name }],
       ["worker.status", { status: "idle" }],
@@ -351,7 +346,6 @@ export class Runtime {
     }
     await this.#store.deleteWorker(workerId);
     this.#workers.delete(workerId);
-    this.#list.membershipChanged();
     this.#journal.forget(w);
     if (w.record.request_id !== undefined) this.#requests.delete(w.record.request_id);
     for (const s of [...w.subscribers]) {
@@ -486,7 +480,6 @@ export class Runtime {
     const { w, repair } = restoredState(restored);
     const { record } = restored;
     this.#workers.set(record.worker_id, w);
-    this.#list.membershipChanged();
     if (record.request_id !== undefined) {
       this.#requests.set(record.request_id, Promise.resolve(detailOf(this.runtimeId, w)));
     }

@@ -19,21 +19,21 @@ export interface ListedWorkers {
 /** The list of one runtime's workers, kept as text; the Runtime owns one. */
 export class WorkerListCache {
   readonly #runtimeId: string;
-  readonly #workers: () => Iterable<WorkerState>;
+  readonly #workers: ReadonlyMap<string, WorkerState>;
   readonly #diagnostics: readonly Diagnostic[];
   /** Differs per process: a version of an earlier run never matches one of this run. */
   readonly #boot = crypto.randomUUID().slice(-12);
   /** Bumped on any change seen; part of every ETag. */
   #gen = 0;
   #diagCount = -1;
-  /** Workers sorted by id (creation order); null after a worker came or went. */
-  #sorted: WorkerState[] | null = null;
+  /** Workers sorted by id (creation order), as of the last list. */
+  #sorted: WorkerState[] = [];
   /** Built bodies by status filter ("" = all): at most five entries. */
   readonly #lists = new Map<string, { gen: number; answer: ListedWorkers }>();
 
   constructor(
     runtimeId: string,
-    workers: () => Iterable<WorkerState>,
+    workers: ReadonlyMap<string, WorkerState>,
     diagnostics: readonly Diagnostic[],
   ) {
     this.#runtimeId = runtimeId;
@@ -41,17 +41,22 @@ export class WorkerListCache {
     this.#diagnostics = diagnostics;
   }
 
-  /** A worker was added or removed. */
-  membershipChanged(): void {
-    this.#sorted = null;
-    this.#gen++;
+  /** Whether the workers are still those of the last list (none came or went). */
+  #sameWorkers(): boolean {
+    if (this.#sorted.length !== this.#workers.size) return false;
+    for (const w of this.#sorted) if (this.#workers.get(w.record.worker_id) !== w) return false;
+    return true;
   }
 
   /** The current list (only workers in `status` when given) and its version. */
   list(status?: WorkerStatus): ListedWorkers {
-    const sorted = this.#sorted ??= [...this.#workers()].sort((a, b) =>
-      a.record.worker_id < b.record.worker_id ? -1 : 1
-    );
+    if (!this.#sameWorkers()) {
+      this.#sorted = [...this.#workers.values()].sort((a, b) =>
+        a.record.worker_id < b.record.worker_id ? -1 : 1
+      );
+      this.#gen++;
+    }
+    const sorted = this.#sorted;
     // Three comparisons per worker find what changed since the last list.
     for (const w of sorted) {
       const t = w.listed;
