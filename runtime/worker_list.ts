@@ -14,6 +14,8 @@ import { summaryOf, type WorkerState } from "./worker_state.ts";
 export interface ListedWorkers {
   etag: string;
   json: string;
+  /** The workers alone, comma-joined (what an embedding Backend splices into its lists). */
+  items: string;
 }
 
 /** The list of one runtime's workers, kept as text; the Runtime owns one. */
@@ -78,9 +80,11 @@ export class WorkerListCache {
     if (hit && hit.gen === this.#gen) return hit.answer;
     const texts: string[] = [];
     for (const w of sorted) if (!status || w.status === status) texts.push(w.listed!.json);
+    const items = texts.join(",");
     const answer = {
       etag: `"${this.#boot}-${this.#gen}${status ? `-${status}` : ""}"`,
-      json: `{"workers":[${texts.join(",")}],"diagnostics":${JSON.stringify(this.#diagnostics)}}`,
+      json: `{"workers":[${items}],"diagnostics":${JSON.stringify(this.#diagnostics)}}`,
+      items,
     };
     this.#lists.set(key, { gen: this.#gen, answer });
     return answer;

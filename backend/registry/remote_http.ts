@@ -57,6 +57,16 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Receives the `Yoi-Runtime-Id` of the answer, whatever it is (the probe reports it). */
   seen?: { runtimeId: string | null };
+  /** Sent as `If-None-Match`: a 304 then answers (after the identity check) instead of failing. */
+  ifNoneMatch?: string;
+}
+
+/** A 2xx answer (or a 304 to `ifNoneMatch`) that passed the protocol check. */
+export interface Exchanged {
+  status: number;
+  body: Uint8Array;
+  type: string;
+  etag: string | null;
 }
 
 const ACCEPT = "accept: application/json\r\n";
@@ -176,11 +186,12 @@ export class RemoteHttp implements StreamSide {
     path: string,
     what: string,
     opts: CallOptions,
-  ): Promise<{ body: Uint8Array; type: string }> {
+  ): Promise<Exchanged> {
     await this.vet();
     const full = this.#prefix + path;
     const authz = await this.authorization(method, full);
     let headers = authz ? `${ACCEPT}authorization: ${authz}\r\n` : ACCEPT;
+    if (opts.ifNoneMatch !== undefined) headers += `if-none-match: ${opts.ifNoneMatch}\r\n`;
     let body: Uint8Array | undefined;
     if (opts.body !== undefined) {
       body = enc.encode(JSON.stringify(opts.body));
@@ -209,10 +220,16 @@ export class RemoteHttp implements StreamSide {
     if (this.#checkIdentity && seen !== this.runtimeId && (seen !== null || ok)) {
       throw this.identityMismatch(seen);
     }
-    if (status >= 300 && status < 400) throw this.errors.redirect(status);
+    const notModified = status === 304 && opts.ifNoneMatch !== undefined;
+    if (status >= 300 && status < 400 && !notModified) throw this.errors.redirect(status);
     if (status === 401 || status === 403) throw this.errors.auth(status);
-    if (!ok) throw this.errors.remote(status, dec.decode(res.body), what);
-    return { body: res.body, type: res.headers.get("content-type") ?? "" };
+    if (!ok && !notModified) throw this.errors.remote(status, dec.decode(res.body), what);
+    return {
+      status,
+      body: res.body,
+      type: res.headers.get("content-type") ?? "",
+      etag: res.headers.get("etag") ?? null,
+    };
   }
 
   toString(): string {
