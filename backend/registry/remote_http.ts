@@ -215,12 +215,13 @@ export class RemoteHttp implements StreamSide {
     const seen = res.headers.get(RUNTIME_ID_HEADER) ?? null;
     if (opts.seen) opts.seen.runtimeId = seen;
     const ok = status >= 200 && status < 300;
+    // A 304 vouches for the kept answer: it must name the runtime like a 2xx.
+    const notModified = status === 304 && opts.ifNoneMatch !== undefined;
     // An answer without the header is refused only when it is a success: an error page of a
     // proxy in front of a runtime that is down has no header and is classified as usual.
-    if (this.#checkIdentity && seen !== this.runtimeId && (seen !== null || ok)) {
+    if (this.#checkIdentity && seen !== this.runtimeId && (seen !== null || ok || notModified)) {
       throw this.identityMismatch(seen);
     }
-    const notModified = status === 304 && opts.ifNoneMatch !== undefined;
     if (status >= 300 && status < 400 && !notModified) throw this.errors.redirect(status);
     if (status === 401 || status === 403) throw this.errors.auth(status);
     if (!ok && !notModified) throw this.errors.remote(status, dec.decode(res.body), what);
