@@ -72,7 +72,11 @@ try {
     rounds,
   );
   const c1 = await rotated([direct("direct c=1")], 1, seconds, rounds);
-  const rows = [...c8.entries(), ...c1.entries()];
+  // The bearer hop at lower concurrency: its rate near the token path's, so the CPU per
+  // request of a slower arrival rate (fewer requests per wake-up) is told apart from tokens.
+  const c4 = await rotated([via("bearer c=4", beBearer.url, beBearer.pid)], 4, seconds, rounds);
+  const c2 = await rotated([via("bearer c=2", beBearer.url, beBearer.pid)], 2, seconds, rounds);
+  const rows = [...c8.entries(), ...c1.entries(), ...c4.entries(), ...c2.entries()];
   const d = c8.get("direct")!;
   console.log(
     `\n| POST input | req/s | × direct c=8 | Backend CPU µs | runtime CPU µs | wrk CPU µs |`,
