@@ -61,6 +61,9 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
   app.use("*", async (c, next) => {
     await next();
     c.res.headers.set(RUNTIME_ID_HEADER, id);
+    // A request that may have changed a listed field without an event (a delete) tells the
+    // held list requests to re-check; nothing happens when none is held.
+    if (c.req.method !== "GET") runtime.listMayHaveChanged();
   });
 
   if (opts.token !== undefined || opts.trust !== undefined) {
@@ -91,11 +94,14 @@ function runtimeHandlers(
     }),
     "worker.list": ({ query }, c) => {
       // Text built once per change; a caller holding this version gets a 304 (issue 15).
-      const { etag, json } = runtime.listWorkersJson(query.status);
-      if (etagMatches(c.req.header("if-none-match"), etag)) {
-        return new Response(null, { status: 304, headers: { etag } });
-      }
-      return new Response(json, { status: 200, headers: { "content-type": JSON_TYPE, etag } });
+      const now = runtime.listWorkersJson(query.status);
+      if (!etagMatches(c.req.header("if-none-match"), now.etag)) return listed(now);
+      // `?wait=`: the Backend's change feed holds the 304 until the list changes.
+      const held = query.wait
+        ? runtime.waitForListChange(query.status, now.etag, query.wait, c.req.raw.signal)
+        : null;
+      if (!held) return notModified(now.etag);
+      return held.then((changed) => changed ? listed(changed) : notModified(now.etag));
     },
     "worker.create": async ({ body }) => ({
       status: 201,
@@ -150,6 +156,14 @@ function runtimeHandlers(
       return response;
     },
   };
+}
+
+function listed({ etag, json }: { etag: string; json: string }): Response {
+  return new Response(json, { status: 200, headers: { "content-type": JSON_TYPE, etag } });
+}
+
+function notModified(etag: string): Response {
+  return new Response(null, { status: 304, headers: { etag } });
 }
 
 /** WS close code used when the runtime ends a stream for a typed reason. */

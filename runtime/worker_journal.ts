@@ -28,6 +28,9 @@ export class WorkerJournal {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
+  /** Told after events are published (the worker list may have changed: its change feed). */
+  onPublish: () => void = () => {};
+
   constructor(store: EventStore) {
     this.#store = store;
   }
@@ -59,6 +62,7 @@ export class WorkerJournal {
     const settled = this.#store.append(w.record.worker_id, events).then(() => {
       w.publishedSeq = events[events.length - 1].seq;
       for (const e of events) for (const s of w.subscribers) s.push(e);
+      this.onPublish();
       return true;
     }, (e) => {
       if (epoch === w.epoch) {

@@ -43,6 +43,11 @@ export const CapabilitiesSchema = z.object({
   pause: z.boolean().optional(),
   rename: z.boolean().optional(),
   delete: z.boolean().optional(),
+  /**
+   * `GET /v1/workers?wait=MS` holds a conditional list until it changes (issue 15). Optional: a
+   * runtime without it omits it, and the Backend then asks for every list.
+   */
+  list_wait: z.boolean().optional(),
 });
 export type Capabilities = z.infer<typeof CapabilitiesSchema>;
 
@@ -191,7 +196,14 @@ export const RenameWorkerRequestSchema = z.strictObject({
 export type RenameWorkerRequest = z.infer<typeof RenameWorkerRequestSchema>;
 
 /** `GET /v1/workers?status=`: one status to filter by. */
-export const WorkerListQuerySchema = z.object({ status: WorkerStatusSchema.optional() });
+/** Longest `wait` of a held list request, ms (`GET /v1/workers?wait=`). */
+export const LIST_WAIT_MAX_MS = 30_000;
+
+export const WorkerListQuerySchema = z.object({
+  status: WorkerStatusSchema.optional(),
+  /** With `If-None-Match` naming the current version: hold the answer until it changes. */
+  wait: queryCount(0, LIST_WAIT_MAX_MS).optional(),
+});
 
 /** `POST /v1/workers/{id}/restore?dry_run=true`: only answers whether it can. */
 export const RestoreQuerySchema = z.object({

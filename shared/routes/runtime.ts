@@ -75,7 +75,11 @@ export const RUNTIME_ROUTES = {
     description: "The answer carries an `ETag` (a version that changes whenever a listed " +
       "field of any worker changes, a worker comes or goes, or the runtime restarts; one per " +
       "`status` filter). A request with that value in `If-None-Match` gets a 304 without a " +
-      "body (still with `Yoi-Runtime-Id`).",
+      "body (still with `Yoi-Runtime-Id`). With `wait=MS` (0–30000) as well, a request whose " +
+      "`If-None-Match` names the current version is held until the list changes (200 with the " +
+      "new list) or the wait ends (304); at most 64 are held per runtime (more are answered at " +
+      "once), and a stopping runtime answers every held one. Runtimes that offer it say " +
+      "`capabilities.list_wait: true`.",
     query: WorkerListQuerySchema,
     responses: {
       200: json(WorkerListEnvelopeSchema, "Workers (with an ETag)"),
