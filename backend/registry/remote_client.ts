@@ -83,6 +83,9 @@ export interface RemoteWorkerList {
   etag: string | null;
 }
 
+/** A held list request's deadline past its wait, ms. */
+export const FEED_MARGIN_MS = 2000;
+
 /** An entity tag that can be sent back as a header value as it is. */
 const ETAG = /^(W\/)?"[\x21\x23-\x7e]{0,200}"$/;
 const dec = new TextDecoder();
@@ -90,12 +93,16 @@ const dec = new TextDecoder();
 /** HTTP/WS client for one remote Runtime; redacts itself when printed or serialised. */
 export class RemoteRuntimeClient {
   readonly #http: RemoteHttp;
+  readonly #opts: RemoteRuntimeClientOptions;
+  /** Held list requests (the change feed) on a connection of their own, made on first use. */
+  #feedHttp: RemoteHttp | null = null;
   /** The last list answer per status filter ("" = all): at most five, each with its ETag. */
   readonly #lists = new Map<string, RemoteWorkerList>();
 
   /** @throws ApiError `endpoint_not_allowed` for a refused IP-literal endpoint (DESIGN §8). */
   constructor(opts: RemoteRuntimeClientOptions) {
     this.#http = new RemoteHttp(opts);
+    this.#opts = opts;
   }
 
   /** The runtime id this client was configured with. */
@@ -111,6 +118,7 @@ export class RemoteRuntimeClient {
   /** Keeps no connection idle any more (a replaced or removed runtime); calls still work. */
   close(): void {
     this.#http.close();
+    this.#feedHttp?.close();
   }
 
   /** `GET /v1/runtime`, validated (health checks: not on a request's hot path). */
@@ -139,11 +147,22 @@ export class RemoteRuntimeClient {
    * `If-None-Match`: a 304 (identity checked like every answer) returns that same object, so
    * an unchanged list costs neither a parse nor a serialisation. Callers must not mutate it.
    */
-  async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<RemoteWorkerList> {
-    const path = runtimePath("worker.list", {}, { status });
+  async listWorkers(
+    signal?: AbortSignal,
+    status?: WorkerStatus,
+    waitMs?: number,
+  ): Promise<RemoteWorkerList> {
     const key = status ?? "";
     const prev = this.#lists.get(key);
-    const res = await this.#http.exchange("GET", path, "listing workers", {
+    // `waitMs` (the change feed, `list_feed.ts`): a held request, on its own connection with a
+    // deadline of the wait plus a margin, so it never takes a pooled connection from a call.
+    const wait = waitMs !== undefined && prev?.etag ? waitMs : undefined;
+    const http = wait === undefined ? this.#http : this.#feedHttp ??= new RemoteHttp({
+      ...this.#opts,
+      timeoutMs: wait + FEED_MARGIN_MS,
+    });
+    const path = runtimePath("worker.list", {}, { status, wait });
+    const res = await http.exchange("GET", path, "listing workers", {
       signal,
       ifNoneMatch: prev?.etag ?? undefined,
     });

@@ -38,6 +38,7 @@ import { followRelay, leasedSource } from "./remote_events.ts";
 import type { RuntimeHandle, WorkerList } from "./runtime_handle.ts";
 import { EventFanout, type EventSink, type FanoutOptions } from "./event_fanout.ts";
 import type { CapabilityMinter } from "./capability.ts";
+import { ListMirror, ListViews, staleList } from "./list_feed.ts";
 
 export interface RemoteHandleOptions {
   /** Per-request timeout for the remote client, ms. */
@@ -58,8 +59,6 @@ export interface RemoteHandleOptions {
 
 /** A check that ended this recently answers an inline re-check (no storm of checks). */
 const RECHECK_FRESH_MS = 250;
-/** Last-known workers kept for `stale` listing of an unreachable runtime. */
-const LAST_KNOWN_MAX = 10_000;
 
 /** The client of one configuration; retired (streams move on) when the config changes. */
 interface Connection {
@@ -81,12 +80,26 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   readonly #health = new HealthRecord();
   /** Was `ready` at least once with the current configuration. */
   #verified = false;
-  #lastKnown: WorkerSummary[] | null = null;
-  /** What was built from the client's last list answer, per status filter (at most five). */
-  #listed = new Map<string, { from: RemoteWorkerList; list: WorkerList }>();
+  /** What was built from the last list answers, and the last-known workers. */
+  readonly #views = new ListViews();
   #inflight: Promise<void> | null = null;
   #lastCheckEnded = 0;
   readonly #schedule = new HealthSchedule(() => this.check(), () => this.#health.failures);
+  /** The kept worker list, fed by held list requests while ready (`list_feed.ts`). */
+  readonly #mirror = new ListMirror({
+    eligible: () =>
+      this.#state === "ready" && !this.#removed && this.#summary?.capabilities.list_wait === true,
+    poll: async (waitMs, signal) => {
+      const conn = this.#conn;
+      if (!conn.client) throw this.#refusal();
+      try {
+        return await conn.client.listWorkers(signal, undefined, waitMs);
+      } catch (e) {
+        if (!signal.aborted) this.#onTransportFailure(conn, e); // as any call's failure
+        throw e;
+      }
+    },
+  });
   #removed = false;
   /** Removed because the Backend is stopping, not because the connection was deleted. */
   #shuttingDown = false;
@@ -213,6 +226,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     if (state === "ready") this.#verified = true;
     const changed = this.#setState(state, reason);
     this.#health.record(state, reason?.code ?? null, latency, changed);
+    if (state === "ready") this.#mirror.start();
     this.#opts.onChange?.();
   }
 
@@ -221,6 +235,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     const changed = state !== this.#state;
     this.#state = state;
     this.#reason = reason;
+    if (state !== "ready") this.#mirror.distrust();
     if (changed && state !== "ready") {
       this.#summary = state === "unreachable" ? this.#summary : null;
     }
@@ -288,6 +303,11 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     );
   }
 
+  /** A call that may change a listed field: the next list asks the runtime (read-your-writes). */
+  #mutate<T>(fn: (c: RemoteRuntimeClient) => Promise<T>): Promise<T> {
+    return this.#call(fn).finally(() => this.#mirror.mutated());
+  }
+
   /** Runs a call on the ready client and learns from a transport failure. */
   async #call<T>(fn: (c: RemoteRuntimeClient) => Promise<T>): Promise<T> {
     const { conn, client } = await this.#ready();
@@ -331,45 +351,25 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
    */
   async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     try {
-      const r = await this.#call((c) => c.listWorkers(signal, status));
-      // An unchanged answer (304) is the client's same object: reuse what was built from it.
-      const key = status ?? "";
-      const kept = this.#listed.get(key);
-      if (kept?.from === r) return kept.list;
-      if (!status) this.#lastKnown = r.workers.slice(0, LAST_KNOWN_MAX);
-      const list: WorkerList = {
-        workers: r.workers,
-        json: r.json,
-        texts: r.texts,
-        diagnostics: r.diagnostics.map((d) => ({
-          ...d,
-          runtime_id: this.runtimeId,
-          message: `Runtime ${this.runtimeId}: ${d.message}`,
-        })),
-      };
-      this.#listed.set(key, { from: r, list });
-      return list;
+      // The mirror answers without a request while it can be trusted (`list_feed.ts`).
+      const r = (this.#state === "ready" ? this.#mirror.fresh(status) : null) ??
+        await this.#listDirect(signal, status);
+      return this.#views.view(this.runtimeId, r, status);
     } catch (e) {
-      if (this.#state === "unreachable" && this.#verified && this.#lastKnown) {
-        const why = this.stateDiagnostics();
-        return {
-          workers: this.#lastKnown.filter((w) => !status || w.status === status)
-            .map((w) => ({ ...w, stale: true })),
-          diagnostics: [
-            ...why,
-            {
-              ...diagnostic(
-                "remote_runtime_unavailable",
-                `Runtime ${this.runtimeId} is unreachable; its workers are shown as last seen.`,
-                "warning",
-              ),
-              runtime_id: this.runtimeId,
-            },
-          ],
-        };
+      const lastKnown = this.#views.lastKnown;
+      if (this.#state === "unreachable" && this.#verified && lastKnown) {
+        return staleList(this.runtimeId, lastKnown, this.stateDiagnostics(), status);
       }
       throw e;
     }
+  }
+
+  /** A conditional GET of the list; an unfiltered answer refreshes the mirror. */
+  async #listDirect(signal?: AbortSignal, status?: WorkerStatus): Promise<RemoteWorkerList> {
+    const ticket = this.#mirror.ticket();
+    const r = await this.#call((c) => c.listWorkers(signal, status));
+    if (!status) this.#mirror.answered(r, ticket);
+    return r;
   }
 
   async getWorker(workerId: string): Promise<WorkerDetail> {
@@ -379,24 +379,24 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   workerEnvelope = (id: string) => this.#call((c) => c.getWorkerBody(id));
 
   async createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
-    return this.#own(await this.#call((c) => c.createWorker(req)));
+    return this.#own(await this.#mutate((c) => c.createWorker(req)));
   }
 
   // Calls whose answer the handle passes on as the client checked it.
-  input = (id: string, text: string): Promise<Ack> => this.#call((c) => c.input(id, text));
-  cancel = (id: string): Promise<Ack> => this.#call((c) => c.cancel(id));
-  stop = (id: string): Promise<Ack> => this.#call((c) => c.stop(id));
-  pause = (id: string): Promise<Ack> => this.#call((c) => c.pause(id));
-  resume = (id: string): Promise<Ack> => this.#call((c) => c.resume(id));
+  input = (id: string, text: string): Promise<Ack> => this.#mutate((c) => c.input(id, text));
+  cancel = (id: string): Promise<Ack> => this.#mutate((c) => c.cancel(id));
+  stop = (id: string): Promise<Ack> => this.#mutate((c) => c.stop(id));
+  pause = (id: string): Promise<Ack> => this.#mutate((c) => c.pause(id));
+  resume = (id: string): Promise<Ack> => this.#mutate((c) => c.resume(id));
   restore = (id: string, dryRun: boolean): Promise<RestoreResult> =>
-    this.#call((c) => c.restore(id, dryRun));
+    this.#mutate((c) => c.restore(id, dryRun));
 
   async rename(workerId: string, displayName: string): Promise<WorkerDetail> {
-    return this.#own(await this.#call((c) => c.rename(workerId, displayName)));
+    return this.#own(await this.#mutate((c) => c.rename(workerId, displayName)));
   }
 
   deleteWorker = (id: string): Promise<{ worker_id: string }> =>
-    this.#call((c) => c.deleteWorker(id));
+    this.#mutate((c) => c.deleteWorker(id));
   transcript = (id: string, after: number, limit: number): Promise<TranscriptPage> =>
     this.#call((c) => c.transcript(id, after, limit));
   transcriptEnvelope = (id: string, after: number, limit: number) =>
@@ -418,11 +418,11 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
    */
   reconfigure(cfg: RemoteConfig): void {
     const old = this.#conn;
+    this.#mirror.stop(); // the new client's first ready check starts it again
     this.#conn = this.#connect(cfg);
     old.retired.abort();
     this.#verified = false;
-    this.#lastKnown = null;
-    this.#listed.clear();
+    this.#views.clear();
     this.#summary = null;
     this.#health.failures = 0;
     if (this.#conn.client) this.#setState("connecting", null);
@@ -436,6 +436,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   remove(): void {
     this.#removed = true;
     this.#schedule.stop();
+    this.#mirror.stop();
     this.#conn.retired.abort();
   }
 
