@@ -14,6 +14,8 @@ export class TcpForward {
   upgrades = 0;
   /** Connections that started with a WebSocket upgrade and are still open. */
   openUpgrades = 0;
+  /** Request lines (`GET /v1/workers?wait=5000`) seen so far, the last 1000. */
+  readonly requests: string[] = [];
   #accepting: Promise<void>;
 
   constructor(targetPort: number) {
@@ -70,6 +72,14 @@ export class TcpForward {
     let first = true;
     const tap = new TransformStream<Uint8Array, Uint8Array>({
       transform: (chunk, ctl) => {
+        // A request head starts a chunk (small requests, one per write): note its line.
+        const line = /^(GET|POST|PATCH|DELETE|PUT) (\S+) HTTP\/1\.1\r\n/.exec(
+          new TextDecoder().decode(chunk.subarray(0, 512)),
+        );
+        if (line && !upgrade) {
+          this.requests.push(`${line[1]} ${line[2]}`);
+          if (this.requests.length > 1000) this.requests.shift();
+        }
         if (first) {
           first = false;
           const head = new TextDecoder().decode(chunk.subarray(0, 4096));
