@@ -157,7 +157,7 @@ Deno.test("list wait: an aborted request is let go; waiters are bounded in the l
   for (let i = 0; i < MAX_LIST_WAITERS; i++) many.push(cache.wait(undefined, etag, 30_000));
   assert.ok(many.every((w) => w !== null));
   assert.equal(cache.wait(undefined, etag, 30_000), null, "the 65th is not held");
-  cache.close();
+  await cache.close();
   assert.deepEqual(await Promise.all(many), many.map(() => null), "closed: all answered");
   assert.equal(cache.wait(undefined, etag, 30_000), null, "nothing is held after close");
 });

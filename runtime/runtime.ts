@@ -72,7 +72,8 @@ export class Runtime {
   #maxOutput: number;
   #creating = 0;
   #workspaceRoot?: string;
-  readonly #list: WorkerListCache;
+  /** The kept list: held `?wait=` list requests and change notices (`worker_list.ts`). */
+  readonly workerList: WorkerListCache;
 
   private constructor(opts: RuntimeOptions) {
     this.runtimeId = opts.runtimeId;
@@ -85,8 +86,8 @@ export class Runtime {
     this.#maxWorkers = opts.maxWorkers ?? MAX_WORKERS_DEFAULT;
     this.#maxOutput = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES_DEFAULT;
     this.#workspaceRoot = opts.workspaceRoot;
-    this.#list = new WorkerListCache(this.runtimeId, this.#workers, this.diagnostics);
-    this.#journal.onPublish = () => this.#list.changed();
+    this.workerList = new WorkerListCache(this.runtimeId, this.#workers, this.diagnostics);
+    this.#journal.onPublish = () => this.workerList.changed();
   }
 
   /** Opens the store, restores every worker and repairs turns cut off by a crash. */
@@ -122,13 +123,9 @@ export class Runtime {
       display_name: this.displayName,
       status: this.#stopping ? "stopping" : "running",
       protocol: { name: PROTOCOL_NAME, version: PROTOCOL_VERSION },
-      capabilities: {
-        ...Object.fromEntries(
-          [...OPERATIONS, ...LIFECYCLE_OPERATIONS].map((op) => [op, true]),
-        ) as RuntimeSummary["capabilities"],
-        // `GET /v1/workers?wait=`: the Backend mirrors this list instead of asking each time.
-        list_wait: true,
-      },
+      capabilities: Object.fromEntries(
+        [...OPERATIONS, ...LIFECYCLE_OPERATIONS, "list_wait"].map((op) => [op, true]),
+      ) as RuntimeSummary["capabilities"],
       profiles: Object.keys(this.#profiles).sort(),
       worker_count: this.#workers.size,
       worker_counts: this.workerCounts(),
@@ -147,25 +144,7 @@ export class Runtime {
 
   /** `listWorkers` as the `{workers, diagnostics}` JSON text and its version (ETag). */
   listWorkersJson(status?: WorkerStatus): ListedWorkers {
-    return this.#list.list(status);
-  }
-
-  /**
-   * Holds a list request whose caller has version `etag` until the list changes (the new
-   * answer) or `ms` pass (null); null at once when it cannot be held. See `worker_list.ts`.
-   */
-  waitForListChange(
-    status: WorkerStatus | undefined,
-    etag: string,
-    ms: number,
-    signal?: AbortSignal,
-  ): Promise<ListedWorkers | null> | null {
-    return this.#list.wait(status, etag, ms, signal);
-  }
-
-  /** Something listed may have changed outside an event (delete, a refused write): re-check. */
-  listMayHaveChanged(): void {
-    this.#list.changed();
+    return this.workerList.list(status);
   }
 
   /** Workers per status; the same states `listWorkers(status)` filters on. */
@@ -457,9 +436,7 @@ export class Runtime {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    // Held list requests are answered now; their answers get a moment to be written before
-    // the server's abort drops the connections (an abort does not wait for pending writes).
-    if (this.#list.close() > 0) await new Promise((r) => setTimeout(r, 20));
+    await this.workerList.close(); // held list requests are answered first
     this.#journal.stop();
     const running = [...this.#workers.values()].filter((w) => w.turn);
     for (const w of running) w.turn!.abort.abort("shutdown" satisfies AbortReason);

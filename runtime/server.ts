@@ -63,7 +63,7 @@ export function createRuntimeApp(opts: RuntimeServerOptions): Hono {
     c.res.headers.set(RUNTIME_ID_HEADER, id);
     // A request that may have changed a listed field without an event (a delete) tells the
     // held list requests to re-check; nothing happens when none is held.
-    if (c.req.method !== "GET") runtime.listMayHaveChanged();
+    if (c.req.method !== "GET") runtime.workerList.changed();
   });
 
   if (opts.token !== undefined || opts.trust !== undefined) {
@@ -98,7 +98,7 @@ function runtimeHandlers(
       if (!etagMatches(c.req.header("if-none-match"), now.etag)) return listed(now);
       // `?wait=`: the Backend's change feed holds the 304 until the list changes.
       const held = query.wait
-        ? runtime.waitForListChange(query.status, now.etag, query.wait, c.req.raw.signal)
+        ? runtime.workerList.wait(query.status, now.etag, query.wait, c.req.raw.signal)
         : null;
       if (!held) return notModified(now.etag);
       return held.then((changed) => changed ? listed(changed) : notModified(now.etag));

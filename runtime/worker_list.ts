@@ -134,16 +134,17 @@ export class WorkerListCache {
 
   /**
    * The runtime stops: every held request is answered now (changed or not), none held later.
-   * Returns how many were held.
+   * Resolves once their answers had a moment to be written: the server's abort that follows
+   * drops connections without waiting for pending writes.
    */
-  close(): number {
+  async close(): Promise<void> {
     this.#closed = true;
     const held = this.#waiters.size;
     for (const w of this.#waiters) {
       const now = this.list(w.status);
       this.#finish(w, now.etag !== w.etag ? now : null);
     }
-    return held;
+    if (held > 0) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Requests held now (tests and the bound). */

@@ -237,7 +237,8 @@ export class RuntimeRegistry {
     return Promise.all(
       [...this.#handles.values()].map(async (h) => {
         try {
-          return await this.#withDeadline((signal) => h.listWorkers(signal, status));
+          return h.listKept?.(status) ??
+            await this.#withDeadline((signal) => h.listWorkers(signal, status));
         } catch (e) {
           return { workers: [], diagnostics: [failureDiagnostic(h, e)] };
         }

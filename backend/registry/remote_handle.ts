@@ -351,10 +351,8 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
    */
   async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     try {
-      // The mirror answers without a request while it can be trusted (`list_feed.ts`).
-      const r = (this.#state === "ready" ? this.#mirror.fresh(status) : null) ??
-        await this.#listDirect(signal, status);
-      return this.#views.view(this.runtimeId, r, status);
+      return this.listKept(status) ??
+        this.#views.view(this.runtimeId, await this.#listDirect(signal, status), status);
     } catch (e) {
       const lastKnown = this.#views.lastKnown;
       if (this.#state === "unreachable" && this.#verified && lastKnown) {
@@ -362,6 +360,12 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
       }
       throw e;
     }
+  }
+
+  /** The list from the mirror while it can be trusted (`list_feed.ts`): no request, no wait. */
+  listKept(status?: WorkerStatus): WorkerList | null {
+    const r = this.#state === "ready" ? this.#mirror.fresh(status) : null;
+    return r && this.#views.view(this.runtimeId, r, status);
   }
 
   /** A conditional GET of the list; an unfiltered answer refreshes the mirror. */

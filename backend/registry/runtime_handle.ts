@@ -44,6 +44,11 @@ export interface RuntimeHandle {
   describe(signal?: AbortSignal): Promise<RuntimeEntry>;
   /** The runtime's workers, or only those with `status` (filtered by the runtime). */
   listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList>;
+  /**
+   * The list when it is at hand without a request (a remote runtime's trusted mirror), else
+   * null: a fan-out then needs no deadline for this runtime.
+   */
+  listKept?(status?: WorkerStatus): WorkerList | null;
   getWorker(workerId: string): Promise<WorkerDetail>;
   /**
    * `{worker}` as the browser gets it. A remote runtime's answer is passed on as the bytes it
