@@ -378,8 +378,9 @@ Deno.test("GET /v1/runtime reports protocol, capabilities and profiles", async (
   assert.deepEqual(s.protocol, { name: "yoi-worker-runtime", version: 1 });
   assert.deepEqual(
     Object.keys(s.capabilities).sort(),
-    [...OPERATIONS, ...LIFECYCLE_OPERATIONS].sort(),
+    [...OPERATIONS, ...LIFECYCLE_OPERATIONS, "list_wait"].sort(),
   );
+  assert.equal(s.capabilities.list_wait, true, "held list requests (the Backend's list mirror)");
   for (const op of [...OPERATIONS, ...LIFECYCLE_OPERATIONS]) {
     assert.equal(s.capabilities[op], true, op);
   }

@@ -28,7 +28,10 @@ Deno.test("list mirror: lists after warm-up ask the runtime nothing; changes at 
     const c = be.client;
     const first = (await c.createWorker("rt", {})).worker.worker_id;
     // Warm-up: the feed runs (a held request is open) and the mirror has the list.
-    await waitUntil("the feed holds a request", () => tap.requests.some((r) => r.includes("wait=")));
+    await waitUntil(
+      "the feed holds a request",
+      () => tap.requests.some((r) => r.includes("wait=")),
+    );
     await waitUntil("a list from the mirror", async () => {
       const before = plainLists(tap);
       const l = await c.listAllWorkers();
@@ -129,5 +132,44 @@ Deno.test("list mirror: another runtime behind the port is refused; remove and e
     await tap.close();
     await a.kill("SIGKILL").catch(() => {});
     await other?.kill("SIGKILL").catch(() => {});
+  }
+});
+
+Deno.test("list mirror: a failed feed changes no state and resumes once the runtime answers again", async () => {
+  let rt = await RuntimeProcess.start({ id: "rr" });
+  const port = rt.port;
+  const tap = new TcpForward(port);
+  const h = new RemoteRuntimeHandle({ id: "rr", endpoint: tap.url });
+  try {
+    await h.check();
+    await h.listWorkers();
+    await waitUntil("a held feed request", () => tap.requests.some((r) => r.includes("wait=")));
+    await rt.kill("SIGKILL");
+    await waitUntil("the mirror is distrusted", async () => {
+      const n = plainLists(tap);
+      await h.listWorkers().catch(() => {});
+      return plainLists(tap) > n || h.state !== "ready";
+    }, 5000);
+    rt = await RuntimeProcess.restartOnPort({ id: "rr", port });
+    // Lists ask the runtime until it answered; then the feed runs again and they stop asking.
+    await waitUntil(
+      "lists from the mirror again",
+      async () => {
+        await h.listWorkers().catch(() => {});
+        if (h.state !== "ready") await h.check();
+        const n = plainLists(tap);
+        await h.listWorkers();
+        return plainLists(tap) === n;
+      },
+      10_000,
+      100,
+    );
+    assert.equal(h.state, "ready");
+  } finally {
+    h.remove();
+    await waitUntil("nothing left through the tap", () => tap.open === 0, 5000);
+    await sleep(100);
+    await tap.close();
+    await rt.kill("SIGKILL").catch(() => {});
   }
 });

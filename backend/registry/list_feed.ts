@@ -17,7 +17,9 @@
  *
  * Otherwise the handle lists as before (a conditional GET). Polls are at least 50 ms apart, so
  * a runtime whose output moves `last_seq` all the time answers at most 20 times a second.
- * Filtered lists (`?status=`) are the kept unfiltered list filtered here.
+ * Filtered lists (`?status=`) are the kept unfiltered list filtered here. A failed poll ends the
+ * loop and changes nothing else: the runtime's state is the calls' and checks' business, as
+ * before; the handle starts the loop again once the runtime has answered (after a back-off).
  * @module
  */
 import {
@@ -33,7 +35,7 @@ import type { WorkerList } from "./runtime_handle.ts";
 export const FEED_WAIT_MS = 5000;
 /** Least time between the starts of two feed requests, ms (at most 20 answers a second). */
 export const FEED_MIN_GAP_MS = 50;
-/** Pauses after failed feed requests in a row, ms (the last one repeats). */
+/** Least pause before the loop starts again after failed feed requests in a row, ms. */
 export const FEED_BACKOFF_MS = [250, 500, 1000, 2000, 5000];
 
 /** What the feed needs from the handle that owns it. */
@@ -66,6 +68,9 @@ export class ListMirror {
   #loop: AbortController | null = null;
   /** Feed requests sent so far (tests and the bench read it). */
   polls = 0;
+  /** Failed feed requests in a row, and when the loop may start again after the last one. */
+  #failures = 0;
+  #retryAt = 0;
 
   constructor(source: FeedSource, opts: ListMirrorOptions = {}) {
     this.#source = source;
@@ -116,9 +121,12 @@ export class ListMirror {
     return f;
   }
 
-  /** Starts the loop when the source is eligible and none runs (a ready runtime calls it). */
+  /**
+   * Starts the loop when the source is eligible, none runs and no back-off is pending: the
+   * handle calls it whenever the runtime proved ready (a check, a direct list that answered).
+   */
   start(): void {
-    if (this.#loop || !this.#source.eligible()) return;
+    if (this.#loop || performance.now() < this.#retryAt || !this.#source.eligible()) return;
     const loop = new AbortController();
     this.#loop = loop;
     this.#run(loop.signal).finally(() => {
@@ -135,8 +143,13 @@ export class ListMirror {
     this.distrust();
   }
 
+  /**
+   * Polls until stopped or no longer eligible. A failed poll ends the loop (the kept list is
+   * distrusted at once) without touching the runtime's state: the next list asks the runtime
+   * itself, as every call does, and learns what happened from that; once the runtime has
+   * answered again (and a back-off has passed) the handle starts the loop anew.
+   */
   async #run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
     while (!signal.aborted && this.#source.eligible()) {
       const ticket = this.ticket();
       const t0 = performance.now();
@@ -145,15 +158,16 @@ export class ListMirror {
         const list = await this.#source.poll(this.#waitMs, signal);
         if (signal.aborted) return;
         this.answered(list, ticket);
-        failures = 0;
+        this.#failures = 0;
       } catch {
         this.distrust();
         if (signal.aborted) return;
-        failures++;
+        this.#failures++;
+        const pause = this.#backoffMs[Math.min(this.#failures - 1, this.#backoffMs.length - 1)];
+        this.#retryAt = performance.now() + pause;
+        return;
       }
-      const pause = failures > 0
-        ? this.#backoffMs[Math.min(failures - 1, this.#backoffMs.length - 1)]
-        : this.#minGapMs - (performance.now() - t0);
+      const pause = this.#minGapMs - (performance.now() - t0);
       if (pause > 0) await sleep(pause, signal);
     }
   }

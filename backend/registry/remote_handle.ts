@@ -89,15 +89,10 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   readonly #mirror = new ListMirror({
     eligible: () =>
       this.#state === "ready" && !this.#removed && this.#summary?.capabilities.list_wait === true,
-    poll: async (waitMs, signal) => {
-      const conn = this.#conn;
-      if (!conn.client) throw this.#refusal();
-      try {
-        return await conn.client.listWorkers(signal, undefined, waitMs);
-      } catch (e) {
-        if (!signal.aborted) this.#onTransportFailure(conn, e); // as any call's failure
-        throw e;
-      }
+    // A failure only ends the feed; the next call finds out about the runtime, as before.
+    poll: (waitMs, signal) => {
+      if (!this.#conn.client) throw this.#refusal();
+      return this.#conn.client.listWorkers(signal, undefined, waitMs);
     },
   });
   #removed = false;
@@ -373,6 +368,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     const ticket = this.#mirror.ticket();
     const r = await this.#call((c) => c.listWorkers(signal, status));
     if (!status) this.#mirror.answered(r, ticket);
+    this.#mirror.start(); // it answered: a feed that failed may run again
     return r;
   }
 

@@ -182,8 +182,11 @@ Deno.test("/api/workers assembled from kept texts equals the reference build, st
       w.runtime_id === "ra"
     );
     await a.kill("SIGKILL");
-    await reg.get("ra").listWorkers().catch(() => {});
-    await waitUntil("ra unreachable", () => reg.remote("ra")!.state === "unreachable");
+    // The list that finds it gone: once the mirror saw its feed fail (at once, on the socket).
+    await waitUntil("ra unreachable", async () => {
+      await reg.get("ra").listWorkers().catch(() => {});
+      return reg.remote("ra")!.state === "unreachable";
+    });
     const stale = await assembled(reg);
     assert.deepEqual(
       stale.workers.filter((w: { stale?: boolean }) => w.stale),
