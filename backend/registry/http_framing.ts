@@ -30,11 +30,17 @@ const EMPTY = new Uint8Array(0);
 const HEAD_MAX = 64 * 1024;
 const latin1 = new TextDecoder("latin1");
 
+/** A response's header fields: what an answer's reader looks up by lower-case name. */
+export interface HeaderFields extends Iterable<[string, string]> {
+  /** The value (repeated fields joined with ", "), or undefined. `name` is lower-case. */
+  get(name: string): string | undefined;
+}
+
 /** One whole answer, and whether its connection may carry the next request. */
 export interface Answer {
   status: number;
   /** Lower-case names; repeated headers joined with ", ". */
-  headers: Map<string, string>;
+  headers: HeaderFields;
   body: Uint8Array;
   keep: boolean;
 }
@@ -44,12 +50,71 @@ interface Head {
   status: number;
   http11: boolean;
   /** Lower-case names; repeated headers joined with ", ". */
-  headers: Map<string, string>;
+  headers: HeaderFields;
+}
+
+/**
+ * The header fields of a well-formed head, read when asked for: a proxied answer needs three
+ * or four of them, so no string is made for the others (issue 15).
+ */
+class LazyFields implements HeaderFields {
+  /** The head from the first header line's CRLF on. */
+  readonly #lines: string;
+  #lower: string | undefined;
+
+  constructor(lines: string) {
+    this.#lines = lines;
+  }
+
+  get(name: string): string | undefined {
+    const lower = this.#lower ??= this.#lines.toLowerCase();
+    const needle = `\r\n${name}:`;
+    let out: string | undefined;
+    for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + 2)) {
+      let vs = at + needle.length;
+      let ve = lower.indexOf("\r\n", vs);
+      if (ve < 0) ve = lower.length;
+      while (vs < ve && isBlank(lower.charCodeAt(vs))) vs++;
+      while (ve > vs && isBlank(lower.charCodeAt(ve - 1))) ve--;
+      const v = this.#lines.slice(vs, ve);
+      out = out === undefined ? v : `${out}, ${v}`;
+    }
+    return out;
+  }
+
+  [Symbol.iterator](): Iterator<[string, string]> {
+    return eagerFields(this.#lines, 0)[Symbol.iterator]();
+  }
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Every field of the header lines from `from` on, in a Map (any spacing the form allows). */
+function eagerFields(h: string, from: number): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (let pos = h.indexOf("\r\n", from); pos >= 0;) {
+    const start = pos + 2;
+    let end = h.indexOf("\r\n", start);
+    if (end < 0) end = h.length;
+    const colon = h.indexOf(":", start);
+    const name = h.slice(start, colon).trim().toLowerCase();
+    let vs = colon + 1, ve = end;
+    while (vs < ve && isBlank(h.charCodeAt(vs))) vs++;
+    while (ve > vs && isBlank(h.charCodeAt(ve - 1))) ve--;
+    const value = h.slice(vs, ve);
+    const had = headers.get(name);
+    headers.set(name, had === undefined ? value : `${had}, ${value}`);
+    pos = end < h.length ? end : -1;
+  }
+  return headers;
 }
 
 /**
  * Parses a response head (status line and header lines, without the final CRLFCRLF) given as
- * a latin1 string; scans with indexOf instead of splitting, so a head costs a few strings.
+ * a latin1 string. Every line is checked for its colon; values are read on demand unless a
+ * line has blanks around its name (then all at once, the same way).
  */
 export function parseHead(h: string): Head {
   if (!h.startsWith("HTTP/1.") || h.length < 12) throw new HttpPoolError("malformed");
@@ -60,23 +125,23 @@ export function parseHead(h: string): Head {
     (minor !== 48 && minor !== 49) || h.charCodeAt(8) !== 32 || d0 < 0 || d0 > 9 || d1 < 0 ||
     d1 > 9 || d2 < 0 || d2 > 9 || (next !== 32 && next !== 13)
   ) throw new HttpPoolError("malformed");
-  const headers = new Map<string, string>();
-  for (let pos = h.indexOf("\r\n", 12); pos >= 0;) {
+  const first = h.indexOf("\r\n", 12);
+  let plain = true;
+  for (let pos = first; pos >= 0;) {
     const start = pos + 2;
     let end = h.indexOf("\r\n", start);
     if (end < 0) end = h.length;
     const colon = h.indexOf(":", start);
     if (colon <= start || colon >= end) throw new HttpPoolError("malformed");
-    const name = h.slice(start, colon).trim().toLowerCase();
-    let vs = colon + 1, ve = end;
-    while (vs < ve && (h.charCodeAt(vs) === 32 || h.charCodeAt(vs) === 9)) vs++;
-    while (ve > vs && (h.charCodeAt(ve - 1) === 32 || h.charCodeAt(ve - 1) === 9)) ve--;
-    const value = h.slice(vs, ve);
-    const had = headers.get(name);
-    headers.set(name, had === undefined ? value : `${had}, ${value}`);
+    if (isBlank(h.charCodeAt(start)) || isBlank(h.charCodeAt(colon - 1))) plain = false;
     pos = end < h.length ? end : -1;
   }
-  return { status: d0 * 100 + d1 * 10 + d2, http11: minor === 49, headers };
+  const rest = first < 0 ? "" : h.slice(first);
+  return {
+    status: d0 * 100 + d1 * 10 + d2,
+    http11: minor === 49,
+    headers: plain ? new LazyFields(rest) : eagerFields(rest, 0),
+  };
 }
 
 /** Bytes as a latin1 string; small heads without a decoder call. */
