@@ -29,6 +29,8 @@ export class HttpPoolError extends Error {
 const EMPTY = new Uint8Array(0);
 const HEAD_MAX = 64 * 1024;
 const latin1 = new TextDecoder("latin1");
+const utf8 = new TextDecoder();
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** A response's header fields: what an answer's reader looks up by lower-case name. */
 export interface HeaderFields extends Iterable<[string, string]> {
@@ -55,36 +57,47 @@ interface Head {
 
 /**
  * The header fields of a well-formed head, read when asked for: a proxied answer needs three
- * or four of them, so no string is made for the others (issue 15).
+ * or four of them, so no string is made for the others (issue 15). `lines` holds, per header
+ * line, the offsets of its name, colon and end in `head`.
  */
 class LazyFields implements HeaderFields {
-  /** The head from the first header line's CRLF on. */
-  readonly #lines: string;
-  #lower: string | undefined;
+  readonly #head: string;
+  readonly #lines: number[];
 
-  constructor(lines: string) {
+  constructor(head: string, lines: number[]) {
+    this.#head = head;
     this.#lines = lines;
   }
 
   get(name: string): string | undefined {
-    const lower = this.#lower ??= this.#lines.toLowerCase();
-    const needle = `\r\n${name}:`;
+    const h = this.#head, lines = this.#lines;
     let out: string | undefined;
-    for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + 2)) {
-      let vs = at + needle.length;
-      let ve = lower.indexOf("\r\n", vs);
-      if (ve < 0) ve = lower.length;
-      while (vs < ve && isBlank(lower.charCodeAt(vs))) vs++;
-      while (ve > vs && isBlank(lower.charCodeAt(ve - 1))) ve--;
-      const v = this.#lines.slice(vs, ve);
+    for (let i = 0; i < lines.length; i += 3) {
+      const start = lines[i], colon = lines[i + 1];
+      if (colon - start !== name.length || !sameName(h, start, name)) continue;
+      let vs = colon + 1, ve = lines[i + 2];
+      while (vs < ve && isBlank(h.charCodeAt(vs))) vs++;
+      while (ve > vs && isBlank(h.charCodeAt(ve - 1))) ve--;
+      const v = h.slice(vs, ve);
       out = out === undefined ? v : `${out}, ${v}`;
     }
     return out;
   }
 
   [Symbol.iterator](): Iterator<[string, string]> {
-    return eagerFields(this.#lines, 0)[Symbol.iterator]();
+    const first = this.#lines.length ? this.#lines[0] - 2 : this.#head.length;
+    return eagerFields(this.#head, first)[Symbol.iterator]();
   }
+}
+
+/** `h` at `at` spells the lower-case `name`, in any case. */
+function sameName(h: string, at: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    let c = h.charCodeAt(at + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== name.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function isBlank(c: number): boolean {
@@ -126,6 +139,7 @@ export function parseHead(h: string): Head {
     d1 > 9 || d2 < 0 || d2 > 9 || (next !== 32 && next !== 13)
   ) throw new HttpPoolError("malformed");
   const first = h.indexOf("\r\n", 12);
+  const lines: number[] = [];
   let plain = true;
   for (let pos = first; pos >= 0;) {
     const start = pos + 2;
@@ -134,21 +148,20 @@ export function parseHead(h: string): Head {
     const colon = h.indexOf(":", start);
     if (colon <= start || colon >= end) throw new HttpPoolError("malformed");
     if (isBlank(h.charCodeAt(start)) || isBlank(h.charCodeAt(colon - 1))) plain = false;
+    lines.push(start, colon, end);
     pos = end < h.length ? end : -1;
   }
-  const rest = first < 0 ? "" : h.slice(first);
   return {
     status: d0 * 100 + d1 * 10 + d2,
     http11: minor === 49,
-    headers: plain ? new LazyFields(rest) : eagerFields(rest, 0),
+    headers: plain ? new LazyFields(h, lines) : eagerFields(h, first < 0 ? h.length : first),
   };
 }
 
-/** Bytes as a latin1 string; small heads without a decoder call. */
+/** Bytes as a latin1 string (the usual all-ASCII head through the faster UTF-8 decoder). */
 function text(b: Uint8Array): string {
-  return b.length <= 2048
-    ? String.fromCharCode.apply(null, b as unknown as number[])
-    : latin1.decode(b);
+  const s = utf8.decode(b);
+  return NON_ASCII.test(s) ? latin1.decode(b) : s;
 }
 
 /** One keep-alive connection with its read buffer. */
