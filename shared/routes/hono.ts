@@ -31,6 +31,21 @@ type LooseHandler = (
   c: Context,
 ) => Promise<Response | { status: number; body: unknown }>;
 
+/** The name prefix of a parameter that stands for a literal segment (see {@link registrationOf}). */
+const LITERAL_PARAM = "_literal_";
+
+/**
+ * The table template (`/a/{id}/b`) of a pattern as registered on the app: the inverse of
+ * {@link registrationOf}, for checks that compare what an app serves with its documents.
+ */
+export function templateOf(pattern: string): string {
+  return pattern.split("/").map((seg) =>
+    seg.startsWith(`:${LITERAL_PARAM}`)
+      ? seg.slice(LITERAL_PARAM.length + 1)
+      : seg.replace(/^:([A-Za-z0-9_]+)(\{[^}]*\})?$/, "{$1}")
+  ).join("/");
+}
+
 /**
  * The Hono pattern a route is registered with, and the literal segments it must check itself.
  *
@@ -61,7 +76,7 @@ export function registrationOf(
       return true;
     });
     if (!clash) return seg;
-    const name = `_literal${i}`;
+    const name = `${LITERAL_PARAM}${seg}`;
     literals.push([name, seg]);
     return `{${name}}`;
   });
