@@ -30,7 +30,7 @@ const EMPTY = new Uint8Array(0);
 const HEAD_MAX = 64 * 1024;
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** A response's header fields: what an answer's reader looks up by lower-case name. */
 export interface HeaderFields extends Iterable<[string, string]> {

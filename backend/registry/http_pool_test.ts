@@ -314,6 +314,27 @@ Deno.test("HttpPool: chunked with extensions and trailers, close-delimited, and 
   }
 });
 
+Deno.test("HttpPool: header fields read in any case; a non-ASCII value byte for byte", async () => {
+  const s = rawServer(() =>
+    concatBytes(
+      enc.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Name: caf"),
+      new Uint8Array([0xe9]), // latin1 "é": a byte, not UTF-8
+      enc.encode('\r\nETag: "AbC"\r\n\r\nok'),
+    )
+  );
+  try {
+    const pool = new HttpPool({ hostname: "127.0.0.1", port: s.port });
+    const r = await get(pool, "/");
+    assert.equal(dec.decode(r.body), "ok");
+    assert.equal(r.headers.get("x-name"), "caf\u00e9");
+    assert.equal(r.headers.get("etag"), '"AbC"');
+    assert.equal(r.headers.get("content-length"), "2");
+    pool.close();
+  } finally {
+    await s.close();
+  }
+});
+
 Deno.test("HttpPool: redirects are returned, not followed; garbage is malformed", async () => {
   const target = countingServer();
   const s = rawServer((_n, head) => {
@@ -400,3 +421,13 @@ Deno.test("HttpPool: requests beyond the connection limit wait; beyond the queue
     await s.server.shutdown();
   }
 });
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
