@@ -34,7 +34,8 @@ import {
 } from "./procs.ts";
 import { proxyRaw, proxyRows, type SetupInfo } from "./proxy_rows.ts";
 import type { Row } from "./report.ts";
-import { round } from "./stats.ts";
+import { median, round } from "./stats.ts";
+import { inputCeilingRow, tokenCosts } from "./input_ceiling.ts";
 
 export interface ProxyConfig {
   rounds: number;
@@ -260,7 +261,14 @@ async function measure(s: Setup, load: LoadClient, cfg: ProxyConfig): Promise<Pr
       );
     }
   }
-  return { rows: proxyRows(s, tp, lat, inp, clientC1, cfg), raw: proxyRaw(tp, lat, inp, s) };
+  // The token's own cost, timed here between windows: the input ceiling row (informational).
+  const costs = await tokenCosts();
+  const nginxCpu = median((tp.get("nginx") ?? []).map((a) => a.watched_cpu_us.nginx ?? NaN));
+  const ceiling = inputCeilingRow(inp.direct, costs, nginxCpu, cfg.inputConcurrency);
+  return {
+    rows: [...proxyRows(s, tp, lat, inp, clientC1, cfg), ceiling],
+    raw: { ...proxyRaw(tp, lat, inp, s), token_costs_us: costs },
+  };
 }
 
 /** For `--profile proxy`: only the Backend target at c=N, so the profile is that and nothing else. */

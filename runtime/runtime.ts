@@ -39,6 +39,7 @@ import { Subscription, type SubscriptionOptions } from "./subscription.ts";
 import { pauseTurn, restoreStopped, resumeTurn } from "./lifecycle.ts";
 import { runTurn } from "./turn.ts";
 import { WorkerJournal } from "./worker_journal.ts";
+import { type ListedWorkers, WorkerListCache } from "./worker_list.ts";
 import {
   type AbortReason,
   ackOf,
@@ -71,6 +72,7 @@ export class Runtime {
   #maxOutput: number;
   #creating = 0;
   #workspaceRoot?: string;
+  readonly #list: WorkerListCache;
 
   private constructor(opts: RuntimeOptions) {
     this.runtimeId = opts.runtimeId;
@@ -83,6 +85,7 @@ export class Runtime {
     this.#maxWorkers = opts.maxWorkers ?? MAX_WORKERS_DEFAULT;
     this.#maxOutput = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES_DEFAULT;
     this.#workspaceRoot = opts.workspaceRoot;
+    this.#list = new WorkerListCache(this.runtimeId, this.#workers, this.diagnostics);
   }
 
   /** Opens the store, restores every worker and repairs turns cut off by a crash. */
@@ -135,6 +138,11 @@ export class Runtime {
     return [...this.#workers.values()].filter((w) => !status || w.status === status)
       .map((w) => summaryOf(this.runtimeId, w))
       .sort((a, b) => a.worker_id < b.worker_id ? -1 : 1);
+  }
+
+  /** `listWorkers` as the `{workers, diagnostics}` JSON text and its version (ETag). */
+  listWorkersJson(status?: WorkerStatus): ListedWorkers {
+    return this.#list.list(status);
   }
 
   /** Workers per status; the same states `listWorkers(status)` filters on. */

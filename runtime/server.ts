@@ -23,6 +23,9 @@ import { type ResilientServer, serveResilient } from "./resilient_serve.ts";
 import type { Runtime } from "./runtime.ts";
 import type { CapabilityVerifier } from "./capability.ts";
 import { runtimeAuth } from "./auth.ts";
+import { etagMatches } from "./worker_list.ts";
+
+const JSON_TYPE = "application/json";
 
 export interface RuntimeServerOptions {
   runtime: Runtime;
@@ -86,10 +89,14 @@ function runtimeHandlers(
       status: 200,
       body: servedFrom(await runtimeOpenApiDocument(), new URL(c.req.url).origin),
     }),
-    "worker.list": ({ query }) => ({
-      status: 200,
-      body: { workers: runtime.listWorkers(query.status), diagnostics: runtime.diagnostics },
-    }),
+    "worker.list": ({ query }, c) => {
+      // Text built once per change; a caller holding this version gets a 304 (issue 15).
+      const { etag, json } = runtime.listWorkersJson(query.status);
+      if (etagMatches(c.req.header("if-none-match"), etag)) {
+        return new Response(null, { status: 304, headers: { etag } });
+      }
+      return new Response(json, { status: 200, headers: { "content-type": JSON_TYPE, etag } });
+    },
     "worker.create": async ({ body }) => ({
       status: 201,
       body: { worker: await runtime.createWorker(await body()) },

@@ -660,9 +660,15 @@ Deno.test("bad request bodies and queries are typed 4xx errors", async () => {
   await c.fails(input, { body: stream }, 413, "body_too_large");
 
   const tr = `/v1/workers/${w.worker_id}/transcript`;
-  for (const q of ["after=-1", "after=abc", "limit=0", "limit=99999", "limit=1.5"]) {
-    await c.fails(`${tr}?${q}`, {}, 400, "invalid_request");
+  const queries = ["after=-1", "after=abc", "after=1e3", "after=0x10", "after=%207", "after="];
+  queries.push("limit=0", "limit=99999", "limit=1.5", "limit=abc", "limit=");
+  for (const q of queries) {
+    const e = await c.fails(`${tr}?${q}`, {}, 400, "invalid_request");
+    // Says what is wanted, in words a user can act on (not zod's "received NaN").
+    assert.match(e.error.message, /: must be a whole number/, q);
+    assert.doesNotMatch(e.error.message, /NaN|expected number/, q);
   }
+  assert.equal((await c.ok(TranscriptEnvelopeSchema, `${tr}?after=0&limit=5000`)).next_after, 2);
   await c.fails(`/v1/workers/${w.worker_id}/events?after=-1`, {}, 400, "invalid_request");
 
   // Nothing above changed the worker.

@@ -50,6 +50,11 @@ export interface WorkerState {
   updatedAt: string;
   turn?: { abort: AbortController; done: Promise<void>; gate: TurnGate; number: number };
   subscribers: Set<Subscription>;
+  /**
+   * Its list entry as JSON text and the fields it was built from (`worker_list.ts` rebuilds
+   * it when one of them changed).
+   */
+  listed?: { record: WorkerRecord; status: WorkerStatus; seq: number; json: string };
 }
 
 /** A fresh worker (idle, empty log) for `record`. */

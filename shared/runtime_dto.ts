@@ -209,16 +209,27 @@ export type Ack = z.infer<typeof AckSchema>;
 export const TRANSCRIPT_LIMIT_DEFAULT = 500;
 export const TRANSCRIPT_LIMIT_MAX = 5000;
 
+/**
+ * A count in a query string: decimal digits only. `z.coerce.number()` alone would take `1e3`,
+ * `0x10` or ` 7` and answer "received NaN" for words; this says what is wanted instead.
+ */
+function queryCount(min: 0 | 1, max?: number) {
+  const what = `must be a whole number${min === 1 ? " from 1" : ""}${max ? ` to ${max}` : ""}`;
+  const n = z.number({ error: what }).int({ error: what }).min(min, { error: what });
+  return z.preprocess(
+    (v) => (typeof v === "string" && /^[0-9]{1,16}$/.test(v) ? Number(v) : v),
+    max === undefined ? n : n.max(max, { error: what }),
+  );
+}
+
 export const TranscriptQuerySchema = z.object({
-  after: z.coerce.number().int().nonnegative().default(0),
-  limit: z.coerce.number().int().positive().max(TRANSCRIPT_LIMIT_MAX).default(
-    TRANSCRIPT_LIMIT_DEFAULT,
-  ),
+  after: queryCount(0).default(0),
+  limit: queryCount(1, TRANSCRIPT_LIMIT_MAX).default(TRANSCRIPT_LIMIT_DEFAULT),
 });
 export type TranscriptQuery = z.infer<typeof TranscriptQuerySchema>;
 
 export const EventsQuerySchema = z.object({
-  after: z.coerce.number().int().nonnegative().default(0),
+  after: queryCount(0).default(0),
 });
 
 // Envelopes of the Runtime API.

@@ -8,7 +8,12 @@ import { ApiError, type BackendInfo, isWorkerId } from "../../shared/mod.ts";
 import type { BackendRoutes, Handlers } from "../../shared/routes/mod.ts";
 import { type OpenStreams, proxyEvents } from "./events_proxy.ts";
 import type { LiveHub } from "./live_hub.ts";
-import { JsonBody, type RuntimeHandle, type RuntimeRegistry } from "../registry/mod.ts";
+import {
+  JsonBody,
+  type RuntimeHandle,
+  type RuntimeRegistry,
+  workerListBody,
+} from "../registry/mod.ts";
 
 export interface ApiDeps {
   registry: RuntimeRegistry;
@@ -58,15 +63,14 @@ export function apiHandlers(deps: ApiDeps): Pick<Handlers<BackendRoutes>, ApiOpe
       status: 200,
       body: { runtime: await registry.describe(params.runtime_id) },
     }),
-    "worker.list_all": async ({ query }) => ({
-      status: 200,
-      body: await registry.listWorkers(query.status),
-    }),
+    // Assembled from each runtime's kept JSON text (issue 15).
+    "worker.list_all": async ({ query }) =>
+      (await registry.listWorkersBody(query.status)).response(200),
     "backend.get": () => ({ status: 200, body: { backend: deps.info() } }),
     "host.list": async () => ({ status: 200, body: await registry.hosts() }),
     "worker.list": async ({ params, query }) => {
       const h = registry.get(params.runtime_id);
-      return { status: 200, body: await h.listWorkers(undefined, query.status) };
+      return workerListBody([await h.listWorkers(undefined, query.status)]).response(200);
     },
     "worker.create": async ({ params, body }) => {
       const req = await body();

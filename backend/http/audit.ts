@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "../../shared/errors.ts";
 import { errorResponse } from "../../shared/http.ts";
 import { backendOperation, type BackendOperationId } from "../../shared/routes/mod.ts";
@@ -35,15 +35,18 @@ export interface AuditLine {
 const enc = new TextEncoder();
 
 /**
- * Appends audit lines to a file, creating parent directories on first use. Lines that
- * arrive while a write is in progress go out together in the next write (group commit),
- * so concurrent mutations share one write instead of queueing one each; every caller is
- * still answered only once its own line is written, and lines are never interleaved.
+ * Appends audit lines to a file, creating parent directories on first use. Once the file is
+ * open, a line is written with one synchronous `write` before {@link append} returns (issue
+ * 15: Deno's async file write hands each call to a blocking thread, about 13 µs of CPU per
+ * line against 1.5 µs for the write itself; the line is ~200 bytes appended to the page
+ * cache, no fsync, as before). Lines that arrive while the file is being opened go out
+ * together once it is; every caller is answered only once its own line is written, and lines
+ * are never interleaved.
  */
 export class AuditLog {
   readonly #path: string;
   #file: Deno.FsFile | undefined;
-  /** Lines waiting for the next write, with their callers (bounded by requests in flight). */
+  /** Lines waiting for the file to open, with their callers (bounded by requests in flight). */
   #pending: { bytes: Uint8Array; done: (e?: unknown) => void }[] = [];
   #writing: Promise<void> | null = null;
   #closed = false;
@@ -65,22 +68,37 @@ export class AuditLog {
       principal: typeof entry.principal === "string" ? entry.principal : null,
     };
     const bytes = enc.encode(JSON.stringify(line) + "\n");
+    if (this.#file && this.#writing === null) {
+      try {
+        writeAllSync(this.#file, bytes);
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e ?? new Error("audit write failed"));
+      }
+    }
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ bytes, done: (e) => e === undefined ? resolve() : reject(e) });
       this.#writing ??= this.#drain();
     });
   }
 
-  /** Writes everything pending, batch by batch, until nothing is left. */
+  /** Opens the file and writes everything pending, batch by batch, until nothing is left. */
   async #drain(): Promise<void> {
     try {
       while (this.#pending.length) {
-        const batch = this.#pending.splice(0);
         let err: unknown = undefined;
         try {
-          await this.#write(concat(batch.map((b) => b.bytes)));
+          await this.#open();
         } catch (e) {
-          err = e ?? new Error("audit write failed");
+          err = e ?? new Error("audit open failed");
+        }
+        const batch = this.#pending.splice(0);
+        if (err === undefined) {
+          try {
+            writeAllSync(this.#file!, concat(batch.map((b) => b.bytes)));
+          } catch (e) {
+            err = e ?? new Error("audit write failed");
+          }
         }
         for (const b of batch) b.done(err);
       }
@@ -89,17 +107,14 @@ export class AuditLog {
     }
   }
 
-  async #write(bytes: Uint8Array): Promise<void> {
-    if (!this.#file) {
-      await Deno.mkdir(dirname(this.#path), { recursive: true });
-      this.#file = await Deno.open(this.#path, {
-        append: true,
-        create: true,
-        mode: 0o600,
-      });
-    }
-    let off = 0;
-    while (off < bytes.length) off += await this.#file.write(bytes.subarray(off));
+  async #open(): Promise<void> {
+    if (this.#file) return;
+    await Deno.mkdir(dirname(this.#path), { recursive: true });
+    this.#file = await Deno.open(this.#path, {
+      append: true,
+      create: true,
+      mode: 0o600,
+    });
   }
 
   /** Waits for pending appends, then closes the file. */
@@ -109,6 +124,11 @@ export class AuditLog {
     this.#file?.close();
     this.#file = undefined;
   }
+}
+
+function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -124,6 +144,18 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+/** The operation of a request, named once for both audit middlewares (not copied out). */
+const OPERATIONS = new WeakMap<Context, AuditEntry>();
+
+function operationOf(c: Context): AuditEntry {
+  let entry = OPERATIONS.get(c);
+  if (!entry) {
+    entry = describeOperation(c.req.method, new URL(c.req.url).pathname);
+    OPERATIONS.set(c, entry);
+  }
+  return entry;
+}
+
 /**
  * Middleware that appends one audit line per mutating `/api` request, after it
  * is answered: the operation, the ids from the path, and `ok` or the error code.
@@ -134,10 +166,9 @@ export function auditMutations(
   principalOf: (req: Request) => string = () => "loopback",
 ): MiddlewareHandler {
   return async (c, next) => {
+    if (!MUTATING.has(c.req.method)) return await next();
+    const entry = operationOf(c);
     await next();
-    if (!MUTATING.has(c.req.method)) return;
-    const path = new URL(c.req.url).pathname;
-    const entry = describeOperation(c.req.method, path);
     let outcome = "ok";
     let createdWorker: string | undefined;
     let createdRuntime: string | undefined;
@@ -191,7 +222,7 @@ export function auditConfigIntent(
 ): MiddlewareHandler {
   return async (c, next) => {
     if (!MUTATING.has(c.req.method)) return await next();
-    const entry = describeOperation(c.req.method, new URL(c.req.url).pathname);
+    const entry = { ...operationOf(c) };
     if (!CONFIG_MUTATIONS.has(entry.operation)) return await next();
     if (entry.runtime_id === undefined) {
       // An add names its runtime in the body (read from a clone; the route parses the original).

@@ -97,8 +97,8 @@ export class LiveHub {
       for (const r of runtimes) this.#runtimes.set(r.runtime_id, JSON.stringify(r));
       this.#send(tab, { topic, type: "snapshot", runtimes, diagnostics });
     } else {
-      const { workers, diagnostics } = await this.#registry.listWorkers();
-      this.#rememberWorkers(workers);
+      const { workers, diagnostics, texts } = await this.#registry.listWorkers();
+      this.#rememberWorkers(workers, texts);
       this.#send(tab, { topic, type: "snapshot", workers, diagnostics });
       this.#scheduleWorkers();
     }
@@ -125,8 +125,9 @@ export class LiveHub {
     for (const tab of this.#listening(topic)) for (const t of texts) this.#sendText(tab, t);
   }
 
-  #rememberWorkers(workers: WorkerSummary[]) {
-    this.#workers = new Map(workers.map((w) => [key(w), JSON.stringify(w)]));
+  /** `texts[i]` is `workers[i]` as JSON (kept by the registry's handles, not serialised here). */
+  #rememberWorkers(workers: WorkerSummary[], texts: string[]) {
+    this.#workers = new Map(workers.map((w, i) => [key(w), texts[i]]));
   }
 
   #scheduleWorkers() {
@@ -143,14 +144,13 @@ export class LiveHub {
   }
 
   async #diffWorkers(): Promise<void> {
-    const { workers, diagnostics } = await this.#registry.listWorkers();
+    const { workers, diagnostics, texts } = await this.#registry.listWorkers();
     const frames: unknown[] = [];
     const seen = new Set<string>();
-    for (const w of workers) {
+    for (const [i, w] of workers.entries()) {
       const k = key(w);
       seen.add(k);
-      const json = JSON.stringify(w);
-      if (this.#workers.get(k) !== json) {
+      if (this.#workers.get(k) !== texts[i]) {
         frames.push({ topic: "workers", type: "upsert", worker: w });
       }
     }
@@ -159,7 +159,7 @@ export class LiveHub {
       const [runtime_id, worker_id] = k.split("/");
       frames.push({ topic: "workers", type: "remove", runtime_id, worker_id });
     }
-    this.#rememberWorkers(workers);
+    this.#rememberWorkers(workers, texts);
     if (frames.length) frames.push({ topic: "workers", type: "diagnostics", diagnostics });
     this.#broadcast("workers", frames);
   }

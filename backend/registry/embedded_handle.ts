@@ -74,6 +74,7 @@ export class EmbeddedRuntimeHandle implements RuntimeHandle {
   listWorkers(_signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     return Promise.resolve({
       workers: this.runtime.listWorkers(status),
+      json: this.runtime.listWorkersJson(status).items,
       diagnostics: [...this.runtime.diagnostics],
     });
   }

@@ -8,6 +8,7 @@
 export { type BackendKey, CapabilityMinter, loadOrCreateBackendKey } from "./capability.ts";
 export { EmbeddedRuntimeHandle } from "./embedded_handle.ts";
 export { JsonBody } from "./json_body.ts";
+export { workerListBody } from "./worker_list_body.ts";
 export { probeRemote } from "./probe.ts";
 export { RuntimeRegistry } from "./registry.ts";
 export { DEFAULT_TIMEOUT_MS } from "./remote_client.ts";

@@ -16,7 +16,9 @@ import {
 } from "../../shared/mod.ts";
 import { type RemoteConfig } from "../settings/mod.ts";
 import { RemoteRuntimeHandle } from "./remote_handle.ts";
-import type { RuntimeHandle } from "./runtime_handle.ts";
+import type { RuntimeHandle, WorkerList } from "./runtime_handle.ts";
+import { type BodyCache, workerListBody } from "./worker_list_body.ts";
+import type { JsonBody } from "./json_body.ts";
 
 export interface RegistryOptions {
   /** Deadline for fan-out reads (`/api/workers`), in ms. */
@@ -43,6 +45,8 @@ export class RuntimeRegistry {
   readonly healthIntervalMs: number;
   #createRemote?: RegistryOptions["createRemote"];
   #version = 0;
+  /** The last `/api/workers` answer per status filter (at most five). */
+  readonly #bodies: BodyCache = new Map();
   #listeners = new Set<() => void>();
 
   constructor(handles: RuntimeHandle[], opts: RegistryOptions = {}) {
@@ -205,11 +209,32 @@ export class RuntimeRegistry {
    * Workers of every runtime; nothing fetched from a runtime that is not `ready` (a verified
    * runtime that became unreachable contributes its last-known workers as `stale`). A
    * runtime that misses the deadline or is refused adds one diagnostic with its state.
+   * `texts` holds each worker's JSON text in `workers` order (kept by the handles, so a
+   * caller comparing lists need not serialise them again).
    */
   async listWorkers(
     status?: WorkerStatus,
-  ): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
-    const results = await Promise.all(
+  ): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[]; texts: string[] }> {
+    const results = await this.#listAll(status);
+    return {
+      workers: results.flatMap((r) => r.workers),
+      diagnostics: [...this.diagnostics, ...results.flatMap((r) => r.diagnostics)],
+      texts: results.flatMap((r) => r.texts ?? r.workers.map((w) => JSON.stringify(w))),
+    };
+  }
+
+  /**
+   * `GET /api/workers` as bytes: {@link listWorkers} assembled from each runtime's kept JSON
+   * text (issue 15) instead of parsing and re-serialising every worker per request. When
+   * every part is the one of the last answer (each runtime answered 304), the last bytes are
+   * sent again.
+   */
+  async listWorkersBody(status?: WorkerStatus): Promise<JsonBody> {
+    return workerListBody(await this.#listAll(status), this.diagnostics, this.#bodies, status);
+  }
+
+  #listAll(status?: WorkerStatus): Promise<WorkerList[]> {
+    return Promise.all(
       [...this.#handles.values()].map(async (h) => {
         try {
           return await this.#withDeadline((signal) => h.listWorkers(signal, status));
@@ -218,10 +243,6 @@ export class RuntimeRegistry {
         }
       }),
     );
-    return {
-      workers: results.flatMap((r) => r.workers),
-      diagnostics: [...this.diagnostics, ...results.flatMap((r) => r.diagnostics)],
-    };
   }
 
   /** Machines hosting runtimes; remote hosts are named by runtime id, never by address. */

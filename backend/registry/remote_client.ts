@@ -69,9 +69,29 @@ export {
   type StreamFrame,
 } from "./remote_stream.ts";
 
+/** A remote runtime's worker list as the Backend keeps it (built once per change). */
+export interface RemoteWorkerList {
+  /** Each marked with this runtime's id. */
+  workers: WorkerSummary[];
+  /** The runtime's own diagnostics, as it sent them. */
+  diagnostics: Diagnostic[];
+  /** Each worker's JSON text, in `workers` order. */
+  texts: string[];
+  /** `texts` comma-joined: the runtime's part of a `workers` array. */
+  json: string;
+  /** The list's version (`ETag`), when the runtime sent a usable one. */
+  etag: string | null;
+}
+
+/** An entity tag that can be sent back as a header value as it is. */
+const ETAG = /^(W\/)?"[\x21\x23-\x7e]{0,200}"$/;
+const dec = new TextDecoder();
+
 /** HTTP/WS client for one remote Runtime; redacts itself when printed or serialised. */
 export class RemoteRuntimeClient {
   readonly #http: RemoteHttp;
+  /** The last list answer per status filter ("" = all): at most five, each with its ETag. */
+  readonly #lists = new Map<string, RemoteWorkerList>();
 
   /** @throws ApiError `endpoint_not_allowed` for a refused IP-literal endpoint (DESIGN §8). */
   constructor(opts: RemoteRuntimeClientOptions) {
@@ -113,26 +133,52 @@ export class RemoteRuntimeClient {
     return await this.#http.json("GET", RUNTIME_PATH, "the runtime summary", { signal, seen });
   }
 
-  /** `GET /v1/workers`: the workers plus the runtime's own diagnostics. */
-  async listWorkers(
-    signal?: AbortSignal,
-    status?: WorkerStatus,
-  ): Promise<{ workers: WorkerSummary[]; diagnostics: Diagnostic[] }> {
+  /**
+   * `GET /v1/workers`: the workers (each marked as this runtime's) plus the runtime's own
+   * diagnostics. The last answer per status filter is kept with its `ETag` and asked for with
+   * `If-None-Match`: a 304 (identity checked like every answer) returns that same object, so
+   * an unchanged list costs neither a parse nor a serialisation. Callers must not mutate it.
+   */
+  async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<RemoteWorkerList> {
     const path = runtimePath("worker.list", {}, { status });
-    const raw = await this.#http.json("GET", path, "listing workers", { signal }) as {
-      workers?: unknown;
-      diagnostics?: unknown;
-    };
+    const key = status ?? "";
+    const prev = this.#lists.get(key);
+    const res = await this.#http.exchange("GET", path, "listing workers", {
+      signal,
+      ifNoneMatch: prev?.etag ?? undefined,
+    });
+    if (res.status === 304 && prev) return prev;
+    let raw: { workers?: unknown; diagnostics?: unknown };
+    try {
+      raw = JSON.parse(dec.decode(res.body));
+    } catch {
+      throw this.#http.errors.malformed("its response is not JSON");
+    }
     const workers = raw?.workers;
     if (!Array.isArray(workers)) throw this.#shape("worker list", "workers");
+    const texts: string[] = new Array(workers.length);
+    const id = this.runtimeId;
     for (let i = 0; i < workers.length; i++) {
-      if (!isWorkerSummary(workers[i])) throw this.#shape("worker list", `workers.${i}`);
+      const w = workers[i];
+      if (!isWorkerSummary(w)) throw this.#shape("worker list", `workers.${i}`);
+      w.runtime_id = id; // its own, whatever the body says
+      texts[i] = JSON.stringify(w);
     }
     const diagnostics = raw.diagnostics ?? [];
     if (!Array.isArray(diagnostics) || !diagnostics.every(isDiagnostic)) {
       throw this.#shape("worker list", "diagnostics");
     }
-    return { workers: workers as WorkerSummary[], diagnostics: diagnostics as Diagnostic[] };
+    const etag = res.etag !== null && ETAG.test(res.etag) ? res.etag : null;
+    const list: RemoteWorkerList = {
+      workers: workers as WorkerSummary[],
+      diagnostics: diagnostics as Diagnostic[],
+      texts,
+      json: texts.join(","),
+      etag,
+    };
+    if (etag) this.#lists.set(key, list);
+    else this.#lists.delete(key);
+    return list;
   }
 
   /** `GET /v1/workers/{id}`. */

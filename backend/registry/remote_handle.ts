@@ -28,10 +28,13 @@ import {
   resolveTokenRef,
   type TokenRefPolicy,
 } from "../settings/mod.ts";
-import { RemoteRuntimeClient, RemoteTransportError } from "./remote_client.ts";
+import {
+  RemoteRuntimeClient,
+  RemoteTransportError,
+  type RemoteWorkerList,
+} from "./remote_client.ts";
 import { compatibilityProblems, HealthRecord, HealthSchedule, stateOf } from "./health.ts";
 import { followRelay, leasedSource } from "./remote_events.ts";
-import { ownedBy } from "./remote_shapes.ts";
 import type { RuntimeHandle, WorkerList } from "./runtime_handle.ts";
 import { EventFanout, type EventSink, type FanoutOptions } from "./event_fanout.ts";
 import type { CapabilityMinter } from "./capability.ts";
@@ -79,6 +82,8 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   /** Was `ready` at least once with the current configuration. */
   #verified = false;
   #lastKnown: WorkerSummary[] | null = null;
+  /** What was built from the client's last list answer, per status filter (at most five). */
+  #listed = new Map<string, { from: RemoteWorkerList; list: WorkerList }>();
   #inflight: Promise<void> | null = null;
   #lastCheckEnded = 0;
   readonly #schedule = new HealthSchedule(() => this.check(), () => this.#health.failures);
@@ -331,16 +336,23 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   async listWorkers(signal?: AbortSignal, status?: WorkerStatus): Promise<WorkerList> {
     try {
       const r = await this.#call((c) => c.listWorkers(signal, status));
-      const workers = ownedBy(r.workers, this.runtimeId);
-      if (!status) this.#lastKnown = workers.slice(0, LAST_KNOWN_MAX);
-      return {
-        workers,
+      // An unchanged answer (304) is the client's same object: reuse what was built from it.
+      const key = status ?? "";
+      const kept = this.#listed.get(key);
+      if (kept?.from === r) return kept.list;
+      if (!status) this.#lastKnown = r.workers.slice(0, LAST_KNOWN_MAX);
+      const list: WorkerList = {
+        workers: r.workers,
+        json: r.json,
+        texts: r.texts,
         diagnostics: r.diagnostics.map((d) => ({
           ...d,
           runtime_id: this.runtimeId,
           message: `Runtime ${this.runtimeId}: ${d.message}`,
         })),
       };
+      this.#listed.set(key, { from: r, list });
+      return list;
     } catch (e) {
       if (this.#state === "unreachable" && this.#verified && this.#lastKnown) {
         const why = this.stateDiagnostics();
@@ -414,6 +426,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     old.retired.abort();
     this.#verified = false;
     this.#lastKnown = null;
+    this.#listed.clear();
     this.#summary = null;
     this.#health.failures = 0;
     if (this.#conn.client) this.#setState("connecting", null);

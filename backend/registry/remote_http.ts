@@ -57,6 +57,16 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Receives the `Yoi-Runtime-Id` of the answer, whatever it is (the probe reports it). */
   seen?: { runtimeId: string | null };
+  /** Sent as `If-None-Match`: a 304 then answers (after the identity check) instead of failing. */
+  ifNoneMatch?: string;
+}
+
+/** A 2xx answer (or a 304 to `ifNoneMatch`) that passed the protocol check. */
+export interface Exchanged {
+  status: number;
+  body: Uint8Array;
+  type: string;
+  etag: string | null;
 }
 
 const ACCEPT = "accept: application/json\r\n";
@@ -210,11 +220,12 @@ export class RemoteHttp implements StreamSide {
     path: string,
     what: string,
     opts: CallOptions,
-  ): Promise<{ body: Uint8Array; type: string }> {
+  ): Promise<Exchanged> {
     if (!this.#guard.fresh) await this.vet();
     const full = this.#prefix + path;
     let headers = (method === "GET" ? this.#readLines() : undefined) ??
       await this.#lines(method, full);
+    if (opts.ifNoneMatch !== undefined) headers += `if-none-match: ${opts.ifNoneMatch}\r\n`;
     let body: Uint8Array | undefined;
     if (opts.body !== undefined) {
       body = enc.encode(JSON.stringify(opts.body));
@@ -238,15 +249,22 @@ export class RemoteHttp implements StreamSide {
     const seen = res.headers.get(RUNTIME_ID_HEADER) ?? null;
     if (opts.seen) opts.seen.runtimeId = seen;
     const ok = status >= 200 && status < 300;
+    // A 304 vouches for the kept answer: it must name the runtime like a 2xx.
+    const notModified = status === 304 && opts.ifNoneMatch !== undefined;
     // An answer without the header is refused only when it is a success: an error page of a
     // proxy in front of a runtime that is down has no header and is classified as usual.
-    if (this.#checkIdentity && seen !== this.runtimeId && (seen !== null || ok)) {
+    if (this.#checkIdentity && seen !== this.runtimeId && (seen !== null || ok || notModified)) {
       throw this.identityMismatch(seen);
     }
-    if (status >= 300 && status < 400) throw this.errors.redirect(status);
+    if (status >= 300 && status < 400 && !notModified) throw this.errors.redirect(status);
     if (status === 401 || status === 403) throw this.errors.auth(status);
-    if (!ok) throw this.errors.remote(status, dec.decode(res.body), what);
-    return { body: res.body, type: res.headers.get("content-type") ?? "" };
+    if (!ok && !notModified) throw this.errors.remote(status, dec.decode(res.body), what);
+    return {
+      status,
+      body: res.body,
+      type: res.headers.get("content-type") ?? "",
+      etag: res.headers.get("etag") ?? null,
+    };
   }
 
   toString(): string {

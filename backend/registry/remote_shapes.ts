@@ -50,12 +50,6 @@ export function isAck(v: unknown): v is Ack {
     typeof a.status === "string" && STATUSES.has(a.status) && count(a.seq);
 }
 
-/** Workers just parsed from `runtimeId`'s answer, marked as its own in place (no copies). */
-export function ownedBy<T extends { runtime_id: string }>(workers: T[], runtimeId: string): T[] {
-  for (const w of workers) w.runtime_id = runtimeId;
-  return workers;
-}
-
 /** Where a schema check failed, as "(at a.b, c)", with only id-like path parts kept. */
 export function shapeError(error: z.ZodError): string {
   const where = error.issues.slice(0, 3).map((i) =>

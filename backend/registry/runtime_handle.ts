@@ -23,9 +23,17 @@ import type { EventSink, SubscriptionEnd } from "./event_fanout.ts";
 /** A frame of a browser-facing event stream: a worker event or a `stream.*` control frame. */
 export type StreamFrame = WorkerEvent | ControlFrame;
 
+/** One runtime's workers; kept and shared between calls by the handle, so never mutated. */
 export interface WorkerList {
   workers: WorkerSummary[];
   diagnostics: Diagnostic[];
+  /**
+   * `workers` as comma-joined JSON texts (built once per change), when the handle keeps them:
+   * `/api/workers` splices it in instead of serialising every worker again (issue 15).
+   */
+  json?: string;
+  /** Each worker's JSON text in `workers` order, when the handle keeps them. */
+  texts?: string[];
 }
 
 export interface RuntimeHandle {

@@ -62,31 +62,62 @@ export interface PathMatch<K extends string = string> {
   params: Record<string, string>;
 }
 
-/**
- * Matches a concrete path against templates. A literal segment beats a `{name}` one, so
- * `/runtime-connections/test` is the candidate test, not a connection called "test".
- */
-function matchTemplate(template: string, path: string): Record<string, string> | undefined {
-  const want = template.split("/");
-  const got = path.split("/");
-  if (want.length !== got.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
-    if (w.startsWith("{") && w.endsWith("}")) {
-      if (got[i] === "") return undefined;
-      try {
-        params[w.slice(1, -1)] = decodeURIComponent(got[i]);
-      } catch {
-        params[w.slice(1, -1)] = got[i];
-      }
-    } else if (w !== got[i]) return undefined;
-  }
-  return params;
+/** A template split once: literal segments, and the parameter name at each `{name}`. */
+interface CompiledRoute {
+  id: string;
+  method: Method;
+  /** Per segment: the literal text, or null at a `{name}`. */
+  literal: (string | null)[];
+  /** Per segment: the parameter name at a `{name}`. */
+  names: (string | null)[];
 }
 
-function literalCount(template: string): number {
-  return template.split("/").filter((s) => !s.startsWith("{")).length;
+/** Each table's templates split once: in the table's order, and most literal segments first. */
+const COMPILED = new WeakMap<object, { inOrder: CompiledRoute[]; best: CompiledRoute[] }>();
+
+function compiled(table: Readonly<Record<string, RoutePath>>) {
+  const known = COMPILED.get(table);
+  if (known) return known;
+  const inOrder = Object.entries(table).map(([id, r]): CompiledRoute => {
+    const segs = r.path.split("/");
+    const param = (w: string) => w.startsWith("{") && w.endsWith("}");
+    return {
+      id,
+      method: r.method,
+      literal: segs.map((w) => param(w) ? null : w),
+      names: segs.map((w) => param(w) ? w.slice(1, -1) : null),
+    };
+  });
+  // A literal segment beats a `{name}` one; among equals the table's order (a stable sort).
+  const literals = (c: CompiledRoute) => c.literal.filter((w) => w !== null).length;
+  const best = [...inOrder].sort((a, b) => literals(b) - literals(a));
+  const out = { inOrder, best };
+  COMPILED.set(table, out);
+  return out;
+}
+
+/**
+ * Matches a concrete path (already split at `/`) against one template. A literal segment
+ * beats a `{name}` one, so `/runtime-connections/test` is the candidate test, not a
+ * connection called "test" (the `best` order of {@link compiled}).
+ */
+function matchTemplate(r: CompiledRoute, got: string[]): Record<string, string> | undefined {
+  if (r.literal.length !== got.length) return undefined;
+  for (let i = 0; i < got.length; i++) {
+    const w = r.literal[i];
+    if (w === null ? got[i] === "" : w !== got[i]) return undefined;
+  }
+  const params: Record<string, string> = {};
+  for (let i = 0; i < got.length; i++) {
+    const name = r.names[i];
+    if (name === null) continue;
+    try {
+      params[name] = decodeURIComponent(got[i]);
+    } catch {
+      params[name] = got[i];
+    }
+  }
+  return params;
 }
 
 /** The operation of a table that `method path` reaches, if any. */
@@ -95,23 +126,20 @@ export function matchRoute<K extends string>(
   method: string,
   path: string,
 ): PathMatch<K> | undefined {
-  let best: PathMatch<K> | undefined;
-  let bestScore = -1;
-  for (const [id, r] of Object.entries(table) as [K, RoutePath][]) {
-    if (r.method !== method.toUpperCase()) continue;
-    const params = matchTemplate(r.path, path);
-    const score = params ? literalCount(r.path) : -1;
-    if (params && score > bestScore) {
-      best = { operationId: id, params };
-      bestScore = score;
-    }
+  const m = method.toUpperCase();
+  const got = path.split("/");
+  for (const r of compiled(table).best) {
+    if (r.method !== m) continue;
+    const params = matchTemplate(r, got);
+    if (params) return { operationId: r.id as K, params };
   }
-  return best;
+  return undefined;
 }
 
 /** The methods a table takes at a concrete path (empty for a path it does not know). */
 export function methodsAt(table: Readonly<Record<string, RoutePath>>, path: string): Method[] {
   const out = new Set<Method>();
-  for (const r of Object.values(table)) if (matchTemplate(r.path, path)) out.add(r.method);
+  const got = path.split("/");
+  for (const r of compiled(table).inOrder) if (matchTemplate(r, got)) out.add(r.method);
   return [...out];
 }

@@ -72,8 +72,15 @@ export const RUNTIME_ROUTES = {
     path: "/v1/workers",
     tag: TAG_WORKERS,
     summary: "Every worker of this runtime, optionally only those in one status",
+    description: "The answer carries an `ETag` (a version that changes whenever a listed " +
+      "field of any worker changes, a worker comes or goes, or the runtime restarts; one per " +
+      "`status` filter). A request with that value in `If-None-Match` gets a 304 without a " +
+      "body (still with `Yoi-Runtime-Id`).",
     query: WorkerListQuerySchema,
-    responses: { 200: json(WorkerListEnvelopeSchema, "Workers") },
+    responses: {
+      200: json(WorkerListEnvelopeSchema, "Workers (with an ETag)"),
+      304: { description: "Unchanged since the ETag in If-None-Match" },
+    },
     errors: [...GUARD, "invalid_request"],
     auth: "runtime",
   },
