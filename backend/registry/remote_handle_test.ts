@@ -42,10 +42,13 @@ Deno.test("an unresolvable token_ref fails closed: every call is token_ref_unres
 });
 
 Deno.test("requests to a down runtime re-check it ever less often (a polling page is not a check per second)", async () => {
-  // A port nobody listens on: every check fails at once (connection refused).
+  // A port this test keeps, where every connection is closed at once: each check fails at
+  // once. (A freed port could be taken by another test's server meanwhile.)
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  const closing = (async () => {
+    for await (const conn of l) conn.close();
+  })().catch(() => {});
   const h = new RemoteRuntimeHandle({ id: "down", endpoint: `http://127.0.0.1:${port}` }, {});
   try {
     h.startHealth(60_000); // one scheduled check now, the next in a minute
@@ -61,5 +64,7 @@ Deno.test("requests to a down runtime re-check it ever less often (a polling pag
     assert.equal(h.state, "unreachable");
   } finally {
     h.remove();
+    l.close();
+    await closing;
   }
 });
