@@ -5,6 +5,7 @@
  * messages never name the peer.
  * @module
  */
+import { concatBytes } from "../../shared/bytes.ts";
 
 /** Why a request failed; never carries the peer's address. */
 export type HttpPoolErrorKind =
@@ -346,7 +347,7 @@ async function readToEnd(conn: Conn, max: number): Promise<Uint8Array> {
       parts.push(conn.buf.slice(conn.start, conn.end));
       conn.start = conn.end;
     }
-    if (!(await conn.fill(Infinity))) return concat(...parts);
+    if (!(await conn.fill(Infinity))) return concatBytes(parts);
   }
 }
 
@@ -383,18 +384,5 @@ async function readChunked(conn: Conn, max: number): Promise<Uint8Array> {
   for (let i = 0; (await readLine(conn)) !== ""; i++) {
     if (i > 64) throw new HttpPoolError("malformed");
   }
-  return concat(...parts);
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -5,6 +5,7 @@
  * chunks or by closing, lie about sizes, answer garbage or nothing at all.
  */
 import assert from "node:assert/strict";
+import { concatBytes } from "../../shared/bytes.ts";
 import { HttpPool, HttpPoolError, type HttpPoolErrorKind } from "./http_pool.ts";
 
 const dec = new TextDecoder();
@@ -316,11 +317,11 @@ Deno.test("HttpPool: chunked with extensions and trailers, close-delimited, and 
 
 Deno.test("HttpPool: header fields read in any case; a non-ASCII value byte for byte", async () => {
   const s = rawServer(() =>
-    concatBytes(
+    concatBytes([
       enc.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Name: caf"),
       new Uint8Array([0xe9]), // latin1 "é": a byte, not UTF-8
       enc.encode('\r\nETag: "AbC"\r\n\r\nok'),
-    )
+    ])
   );
   try {
     const pool = new HttpPool({ hostname: "127.0.0.1", port: s.port });
@@ -421,13 +422,3 @@ Deno.test("HttpPool: requests beyond the connection limit wait; beyond the queue
     await s.server.shutdown();
   }
 });
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
