@@ -105,18 +105,6 @@ export function closedError(): ApiError {
   return new ApiError("runtime_stopping", "store is closed");
 }
 
-/** Concatenates byte arrays (the one array itself when there is one). */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** Runs `fn` over `items` with at most `limit` at once; results in input order. */
 export async function mapLimit<T, R>(
   items: readonly T[],

@@ -25,19 +25,11 @@
 import { join } from "node:path";
 import { clearImmediate, setImmediate } from "node:timers";
 import { z } from "zod";
+import { concatBytes } from "../shared/bytes.ts";
 import { ApiError, type Diagnostic, diagnostic, isWorkerId } from "../shared/mod.ts";
 import type { WorkerEvent } from "../shared/mod.ts";
 import type { EventStore, RestoredWorker, StoreOpenResult, WorkerRecord } from "./store.ts";
-import {
-  closedError,
-  concat,
-  ioKind,
-  mapLimit,
-  syncDir,
-  unavailable,
-  wrap,
-  writeAll,
-} from "./fs_io.ts";
+import { closedError, ioKind, mapLimit, syncDir, unavailable, wrap, writeAll } from "./fs_io.ts";
 import {
   encodeAppend,
   type FsStoreHooks,
@@ -377,7 +369,7 @@ export class FsStore implements EventStore {
   /** One group commit: everything queued, in one write, then every append of it resolved. */
   async #writeBatch(w: WorkerLog): Promise<void> {
     const batch = w.queue.splice(0);
-    const bytes = concat(batch.map((p) => p.bytes));
+    const bytes = concatBytes(batch.map((p) => p.bytes));
     try {
       if (w.needsTruncate) {
         // Cut the partial tail of the failed write so the log stays whole lines.

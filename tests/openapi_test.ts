@@ -13,7 +13,7 @@ import { createBackend } from "../backend/mod.ts";
 import { MemoryStore, Runtime } from "../runtime/mod.ts";
 import { createRuntimeApp } from "../runtime/server.ts";
 import { describeOperation } from "../backend/http/audit.ts";
-import { BACKEND_ROUTES, fillPath, RUNTIME_ROUTES } from "../shared/routes/mod.ts";
+import { BACKEND_ROUTES, fillPath, RUNTIME_ROUTES, templateOf } from "../shared/routes/mod.ts";
 import { dumpDocuments, lintArgs, redoclyCommand } from "../tools/openapi_lint.ts";
 
 const PORT = 8787;
@@ -49,7 +49,7 @@ function registered(app: { routes: { method: string; path: string }[] }, prefix:
   for (const r of app.routes) {
     if (r.method === "ALL") continue; // middleware (guards, audit, body limit)
     if (!r.path.startsWith(`${prefix}/`)) continue; // pages and static assets are not the API
-    out.add(`${r.method.toUpperCase()} ${r.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}")}`);
+    out.add(`${r.method.toUpperCase()} ${templateOf(r.path)}`);
   }
   return out;
 }

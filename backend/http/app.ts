@@ -15,7 +15,6 @@ import {
   type RuntimeConfig,
 } from "../../runtime/mod.ts";
 import {
-  API_PREFIX,
   BACKEND_ROUTES,
   backendOpenApiDocument,
   registerRoutes,
@@ -49,7 +48,7 @@ import {
 import { log as defaultLog } from "./log.ts";
 import { type LiveConfigState, settingsHandlers } from "./settings_api.ts";
 import { AdminSessions } from "./admin_session.ts";
-import { adminTokenGuard, allowedHosts, csrfGuard, hostGuard, principalOf } from "./security.ts";
+import { adminTokenGuard, allowedHosts, csrfGuard, guards, principalOf } from "./security.ts";
 
 /** Reported by `GET /api/backend`. */
 export const BACKEND_VERSION = "0.1.0";
@@ -222,46 +221,55 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const audit = new AuditLog(`${stateDir}/audit.log`);
 
   const app = new Hono();
-  app.onError((err) => {
+  const onError = (err: Error): Response => {
     if (err instanceof ApiError) return errorResponse(err);
     if (err instanceof HTTPException && err.status === 400) {
       return errorResponse(new ApiError("invalid_json", "Request body is not valid JSON."));
     }
     log.error("api.unexpected_error", { error: err });
     return errorResponse(new ApiError("internal_error", "The Backend hit an unexpected error."));
-  });
+  };
+  app.onError(onError);
   // A known `/api` path with another method: 405 + Allow (DESIGN §4's rule, from the table).
   app.notFound((c) => unrouted(BACKEND_ROUTES, c.req.path));
-  const api = `${API_PREFIX}/*`;
 
   const hosts = { port: opts.port, extraHosts: config.allowedHosts, listenHost: opts.listenHost };
-  app.use("*", hostGuard(hosts));
-  app.use(api, auditMutations(audit, principalOf));
   // With an admin token (listening beyond loopback) pages are guarded too: they show the same data.
   // Browser login (DESIGN §8): the session cookie counts like the bearer token.
   const sessions = new AdminSessions();
   const isPublic = (path: string, method: string) =>
     path === "/login" || (method === "POST" && path === "/logout") ||
     (opts.isPublicPage?.(path, method) ?? false);
+  const admin = opts.adminToken !== undefined
+    ? [adminTokenGuard(opts.adminToken, { sessions, isPublic })]
+    : [];
+  const csrf = csrfGuard(hosts);
+  // One middleware for every guard, in the order separate layers had: Host allowlist; for
+  // `/api` the audit line (around everything after it), admin token, CSRF, JSON bodies, the
+  // body limit and — after the guards and the body limit, so a refused request is never
+  // "started" — the config-mutation intent line; for pages admin token and CSRF.
   app.use(
-    opts.adminToken !== undefined ? "*" : api,
-    adminTokenGuard(opts.adminToken, { sessions, isPublic }),
-  );
-  app.use("*", csrfGuard(hosts));
-  app.use(api, requireJsonBody);
-  app.use(
-    api,
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () =>
-        errorResponse(
-          new ApiError("body_too_large", `Request body exceeds ${MAX_BODY_BYTES} bytes.`),
-        ),
+    "*",
+    guards(hosts, {
+      api: [
+        auditMutations(audit, principalOf),
+        ...admin,
+        csrf,
+        requireJsonBody,
+        bodyLimit({
+          maxSize: MAX_BODY_BYTES,
+          onError: () =>
+            errorResponse(
+              new ApiError("body_too_large", `Request body exceeds ${MAX_BODY_BYTES} bytes.`),
+            ),
+        }),
+        auditConfigIntent(audit, principalOf),
+      ],
+      page: [...admin, csrf],
+      readsPass: admin.length === 0,
+      onError,
     }),
   );
-
-  // After the guards and the body limit: a refused request is never "started".
-  app.use(api, auditConfigIntent(audit, principalOf));
 
   const startedAt = new Date().toISOString();
   const configState = () => ({ ok: liveConfig.ok, diagnostics: liveConfig.diagnostics });

@@ -6,6 +6,7 @@
  */
 import { dirname } from "node:path";
 import type { Context, MiddlewareHandler } from "hono";
+import { concatBytes } from "../../shared/bytes.ts";
 import { ApiError } from "../../shared/errors.ts";
 import { errorResponse } from "../../shared/http.ts";
 import { backendOperation, type BackendOperationId } from "../../shared/routes/mod.ts";
@@ -95,7 +96,7 @@ export class AuditLog {
         const batch = this.#pending.splice(0);
         if (err === undefined) {
           try {
-            writeAllSync(this.#file!, concat(batch.map((b) => b.bytes)));
+            writeAllSync(this.#file!, concatBytes(batch.map((b) => b.bytes)));
           } catch (e) {
             err = e ?? new Error("audit write failed");
           }
@@ -129,17 +130,6 @@ export class AuditLog {
 function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
 }
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

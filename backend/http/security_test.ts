@@ -6,8 +6,11 @@ import {
   allowedHosts,
   assertListenAllowed,
   csrfGuard,
+  guards,
   hostGuard,
 } from "./security.ts";
+import { ApiError } from "../../shared/errors.ts";
+import { errorResponse } from "../../shared/http.ts";
 
 const PORT = 4321;
 const OWN = `127.0.0.1:${PORT}`;
@@ -215,4 +218,61 @@ Deno.test("allowedHosts: the listen address itself is allowed, a wildcard is not
     new Request("http://127.0.0.3:9/", { headers: { host: "127.0.0.3:9" } }),
   );
   assert.equal(other.status, 403);
+});
+
+Deno.test("guards: one layer keeps the layers' order, answers and errors", async () => {
+  const seen: string[] = [];
+  const a = new Hono();
+  const onError = (e: Error) =>
+    e instanceof ApiError ? errorResponse(e) : new Response("unexpected", { status: 500 });
+  a.onError(onError);
+  a.use(
+    "*",
+    guards({ port: PORT }, {
+      api: [
+        // Like the audit middleware: around everything after it, reading the answer.
+        async (c, next) => {
+          await next();
+          seen.push(`${c.req.method} ${c.res.status}`);
+        },
+        csrfGuard({ port: PORT }),
+        // Like requireJsonBody: a refusal thrown, not returned.
+        async (c, next) => {
+          if (c.req.header("x-throw")) throw new ApiError("invalid_request", "thrown");
+          await next();
+        },
+      ],
+      page: [csrfGuard({ port: PORT })],
+      readsPass: true,
+      onError,
+    }),
+  );
+  a.get("/api/x", (c) => c.json({ ok: true }));
+  a.post("/api/x", (c) => c.json({ ok: true }));
+  a.post("/login", (c) => c.text("form"));
+
+  assert.equal((await call(a, "GET", { host: "evil.example" })).status, 403);
+  // A plain read passes on: the chain (and its audit-like layer) is skipped.
+  assert.equal((await call(a, "GET", { host: OWN })).status, 200);
+  assert.deepEqual(seen, []);
+  // A mutation without the CSRF header: refused inside the chain, seen by the outer layer.
+  assert.equal((await call(a, "POST", { host: OWN })).status, 403);
+  // A refusal thrown further in is answered by onError there, and the outer layer sees it.
+  const thrown = await call(a, "POST", { host: OWN, "x-yoi-request": "1", "x-throw": "1" });
+  assert.equal(thrown.status, 400);
+  assert.equal((await call(a, "POST", { host: OWN, "x-yoi-request": "1" })).status, 200);
+  assert.deepEqual(seen, ["POST 403", "POST 400", "POST 200"]);
+  // A WebSocket upgrade is not a plain read: the CSRF guard checks its Origin.
+  const ws = await call(a, "GET", {
+    host: OWN,
+    upgrade: "websocket",
+    origin: "http://evil.example",
+  });
+  assert.equal(ws.status, 403);
+  // Pages run their own chain: the login form is exempt from the header, not from Origin.
+  assert.equal((await call(a, "POST", { host: OWN }, "/login")).status, 200);
+  assert.equal(
+    (await call(a, "POST", { host: OWN, origin: "http://evil.example" }, "/login")).status,
+    403,
+  );
 });

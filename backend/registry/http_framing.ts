@@ -5,6 +5,7 @@
  * messages never name the peer.
  * @module
  */
+import { concatBytes } from "../../shared/bytes.ts";
 
 /** Why a request failed; never carries the peer's address. */
 export type HttpPoolErrorKind =
@@ -29,12 +30,20 @@ export class HttpPoolError extends Error {
 const EMPTY = new Uint8Array(0);
 const HEAD_MAX = 64 * 1024;
 const latin1 = new TextDecoder("latin1");
+const utf8 = new TextDecoder();
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/** A response's header fields: what an answer's reader looks up by lower-case name. */
+export interface HeaderFields extends Iterable<[string, string]> {
+  /** The value (repeated fields joined with ", "), or undefined. `name` is lower-case. */
+  get(name: string): string | undefined;
+}
 
 /** One whole answer, and whether its connection may carry the next request. */
 export interface Answer {
   status: number;
   /** Lower-case names; repeated headers joined with ", ". */
-  headers: Map<string, string>;
+  headers: HeaderFields;
   body: Uint8Array;
   keep: boolean;
 }
@@ -44,12 +53,82 @@ interface Head {
   status: number;
   http11: boolean;
   /** Lower-case names; repeated headers joined with ", ". */
-  headers: Map<string, string>;
+  headers: HeaderFields;
+}
+
+/**
+ * The header fields of a well-formed head, read when asked for: a proxied answer needs three
+ * or four of them, so no string is made for the others (issue 15). `lines` holds, per header
+ * line, the offsets of its name, colon and end in `head`.
+ */
+class LazyFields implements HeaderFields {
+  readonly #head: string;
+  readonly #lines: number[];
+
+  constructor(head: string, lines: number[]) {
+    this.#head = head;
+    this.#lines = lines;
+  }
+
+  get(name: string): string | undefined {
+    const h = this.#head, lines = this.#lines;
+    let out: string | undefined;
+    for (let i = 0; i < lines.length; i += 3) {
+      const start = lines[i], colon = lines[i + 1];
+      if (colon - start !== name.length || !sameName(h, start, name)) continue;
+      let vs = colon + 1, ve = lines[i + 2];
+      while (vs < ve && isBlank(h.charCodeAt(vs))) vs++;
+      while (ve > vs && isBlank(h.charCodeAt(ve - 1))) ve--;
+      const v = h.slice(vs, ve);
+      out = out === undefined ? v : `${out}, ${v}`;
+    }
+    return out;
+  }
+
+  [Symbol.iterator](): Iterator<[string, string]> {
+    const first = this.#lines.length ? this.#lines[0] - 2 : this.#head.length;
+    return eagerFields(this.#head, first)[Symbol.iterator]();
+  }
+}
+
+/** `h` at `at` spells the lower-case `name`, in any case. */
+function sameName(h: string, at: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    let c = h.charCodeAt(at + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Every field of the header lines from `from` on, in a Map (any spacing the form allows). */
+function eagerFields(h: string, from: number): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (let pos = h.indexOf("\r\n", from); pos >= 0;) {
+    const start = pos + 2;
+    let end = h.indexOf("\r\n", start);
+    if (end < 0) end = h.length;
+    const colon = h.indexOf(":", start);
+    const name = h.slice(start, colon).trim().toLowerCase();
+    let vs = colon + 1, ve = end;
+    while (vs < ve && isBlank(h.charCodeAt(vs))) vs++;
+    while (ve > vs && isBlank(h.charCodeAt(ve - 1))) ve--;
+    const value = h.slice(vs, ve);
+    const had = headers.get(name);
+    headers.set(name, had === undefined ? value : `${had}, ${value}`);
+    pos = end < h.length ? end : -1;
+  }
+  return headers;
 }
 
 /**
  * Parses a response head (status line and header lines, without the final CRLFCRLF) given as
- * a latin1 string; scans with indexOf instead of splitting, so a head costs a few strings.
+ * a latin1 string. Every line is checked for its colon; values are read on demand unless a
+ * line has blanks around its name (then all at once, the same way).
  */
 export function parseHead(h: string): Head {
   if (!h.startsWith("HTTP/1.") || h.length < 12) throw new HttpPoolError("malformed");
@@ -60,30 +139,30 @@ export function parseHead(h: string): Head {
     (minor !== 48 && minor !== 49) || h.charCodeAt(8) !== 32 || d0 < 0 || d0 > 9 || d1 < 0 ||
     d1 > 9 || d2 < 0 || d2 > 9 || (next !== 32 && next !== 13)
   ) throw new HttpPoolError("malformed");
-  const headers = new Map<string, string>();
-  for (let pos = h.indexOf("\r\n", 12); pos >= 0;) {
+  const first = h.indexOf("\r\n", 12);
+  const lines: number[] = [];
+  let plain = true;
+  for (let pos = first; pos >= 0;) {
     const start = pos + 2;
     let end = h.indexOf("\r\n", start);
     if (end < 0) end = h.length;
     const colon = h.indexOf(":", start);
     if (colon <= start || colon >= end) throw new HttpPoolError("malformed");
-    const name = h.slice(start, colon).trim().toLowerCase();
-    let vs = colon + 1, ve = end;
-    while (vs < ve && (h.charCodeAt(vs) === 32 || h.charCodeAt(vs) === 9)) vs++;
-    while (ve > vs && (h.charCodeAt(ve - 1) === 32 || h.charCodeAt(ve - 1) === 9)) ve--;
-    const value = h.slice(vs, ve);
-    const had = headers.get(name);
-    headers.set(name, had === undefined ? value : `${had}, ${value}`);
+    if (isBlank(h.charCodeAt(start)) || isBlank(h.charCodeAt(colon - 1))) plain = false;
+    lines.push(start, colon, end);
     pos = end < h.length ? end : -1;
   }
-  return { status: d0 * 100 + d1 * 10 + d2, http11: minor === 49, headers };
+  return {
+    status: d0 * 100 + d1 * 10 + d2,
+    http11: minor === 49,
+    headers: plain ? new LazyFields(h, lines) : eagerFields(h, first < 0 ? h.length : first),
+  };
 }
 
-/** Bytes as a latin1 string; small heads without a decoder call. */
+/** Bytes as a latin1 string (the usual all-ASCII head through the faster UTF-8 decoder). */
 function text(b: Uint8Array): string {
-  return b.length <= 2048
-    ? String.fromCharCode.apply(null, b as unknown as number[])
-    : latin1.decode(b);
+  const s = utf8.decode(b);
+  return NON_ASCII.test(s) ? latin1.decode(b) : s;
 }
 
 /** One keep-alive connection with its read buffer. */
@@ -268,7 +347,7 @@ async function readToEnd(conn: Conn, max: number): Promise<Uint8Array> {
       parts.push(conn.buf.slice(conn.start, conn.end));
       conn.start = conn.end;
     }
-    if (!(await conn.fill(Infinity))) return concat(...parts);
+    if (!(await conn.fill(Infinity))) return concatBytes(parts);
   }
 }
 
@@ -305,18 +384,5 @@ async function readChunked(conn: Conn, max: number): Promise<Uint8Array> {
   for (let i = 0; (await readLine(conn)) !== ""; i++) {
     if (i > 64) throw new HttpPoolError("malformed");
   }
-  return concat(...parts);
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -20,3 +20,22 @@ Deno.test("parseHead: status line and headers, tolerant of spacing, strict about
   }
   assert.throws(() => parseHead("HTTP/1.1 200 OK\r\nno colon here"), HttpPoolError);
 });
+
+Deno.test("parseHead: fields read on demand match the eager reading, whatever the case", () => {
+  const head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nYoi-Runtime-Id: Rt-A\r\n" +
+    'ETag: "W/AbC"\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\nX-Empty:\r\ncontent-length:\t17 ';
+  const h = parseHead(head).headers;
+  assert.equal(h.get("content-type"), "application/json");
+  // Values keep their case (an ETag or an observed runtime id is compared as sent).
+  assert.equal(h.get("yoi-runtime-id"), "Rt-A");
+  assert.equal(h.get("etag"), '"W/AbC"');
+  assert.equal(h.get("set-cookie"), "a=1, b=2");
+  assert.equal(h.get("x-empty"), "");
+  assert.equal(h.get("content-length"), "17");
+  assert.equal(h.get("content"), undefined);
+  assert.equal(h.get("type"), undefined);
+  // A name with blanks around it (which the form tolerates) is read the same way.
+  const spaced = parseHead("HTTP/1.1 200 OK\r\nContent-Length : 5\r\nA: 1").headers;
+  assert.equal(spaced.get("content-length"), "5");
+  assert.equal(spaced.get("a"), "1");
+});

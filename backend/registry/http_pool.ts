@@ -16,9 +16,14 @@
  * The framing of one connection (reading an answer) is `http_framing.ts`.
  * @module
  */
-import { Conn, HttpPoolError, readAnswer, writeAll } from "./http_framing.ts";
+import { Conn, type HeaderFields, HttpPoolError, readAnswer, writeAll } from "./http_framing.ts";
 
-export { HttpPoolError, type HttpPoolErrorKind, parseHead } from "./http_framing.ts";
+export {
+  type HeaderFields,
+  HttpPoolError,
+  type HttpPoolErrorKind,
+  parseHead,
+} from "./http_framing.ts";
 
 export interface HttpPoolOptions {
   /** Host name or IP literal (an IPv6 literal with or without brackets). */
@@ -52,7 +57,7 @@ export interface PoolRequest {
 export interface PoolResponse {
   status: number;
   /** Lower-case names; repeated headers joined with ", ". */
-  headers: Map<string, string>;
+  headers: HeaderFields;
   body: Uint8Array;
 }
 
@@ -161,7 +166,9 @@ export class HttpPool {
         }
         const reused = conn.uses++ > 0;
         try {
-          await writeAll(conn.raw, this.#encodeRequest(conn, req));
+          const bytes = this.#encodeRequest(conn, req);
+          const n = await conn.raw.write(bytes); // one write, as a rule
+          if (n < bytes.length) await writeAll(conn.raw, bytes.subarray(n));
           const a = await readAnswer(conn, req.method, req.maxBytes ?? DEFAULT_MAX_BYTES, flight);
           this.#release(conn, a.keep);
           return { status: a.status, headers: a.headers, body: a.body };

@@ -5,6 +5,7 @@
  * chunks or by closing, lie about sizes, answer garbage or nothing at all.
  */
 import assert from "node:assert/strict";
+import { concatBytes } from "../../shared/bytes.ts";
 import { HttpPool, HttpPoolError, type HttpPoolErrorKind } from "./http_pool.ts";
 
 const dec = new TextDecoder();
@@ -308,6 +309,27 @@ Deno.test("HttpPool: chunked with extensions and trailers, close-delimited, and 
     assert.equal(dec.decode((await get(pool, "/close")).body), "until the end");
     assert.equal(dec.decode((await get(pool, "/close")).body), "until the end");
     assert.equal(s.accepted(), 2, "an answer framed by the close needs a new connection");
+    pool.close();
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("HttpPool: header fields read in any case; a non-ASCII value byte for byte", async () => {
+  const s = rawServer(() =>
+    concatBytes([
+      enc.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Name: caf"),
+      new Uint8Array([0xe9]), // latin1 "é": a byte, not UTF-8
+      enc.encode('\r\nETag: "AbC"\r\n\r\nok'),
+    ])
+  );
+  try {
+    const pool = new HttpPool({ hostname: "127.0.0.1", port: s.port });
+    const r = await get(pool, "/");
+    assert.equal(dec.decode(r.body), "ok");
+    assert.equal(r.headers.get("x-name"), "caf\u00e9");
+    assert.equal(r.headers.get("etag"), '"AbC"');
+    assert.equal(r.headers.get("content-length"), "2");
     pool.close();
   } finally {
     await s.close();

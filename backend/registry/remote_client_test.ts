@@ -7,6 +7,9 @@ import assert from "node:assert/strict";
 import { ApiError, newWorkerId } from "../../shared/mod.ts";
 import { RuntimeProcess } from "../../tests/support/runtime_process.ts";
 import { RemoteEndpoint, Secret } from "../settings/secret.ts";
+import { CAPABILITY_MAX_LIFE_SEC } from "../../shared/capability.ts";
+import { CapabilityMinter, loadOrCreateBackendKey } from "./capability.ts";
+import { RemoteRuntimeClient } from "./remote_client.ts";
 import {
   assertNoLeak,
   CANARY,
@@ -198,5 +201,37 @@ Deno.test("lean path: the protocol check still refuses what the Backend would pa
     }
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("reads reuse their pre-built header lines until the read token is renewed", async () => {
+  // FAKE: a server that records the Authorization of each read (a runtime would only say 401).
+  const seen: string[] = [];
+  const wid = newWorkerId();
+  const { server, url } = fakeServer((req) => {
+    seen.push(req.headers.get("authorization") ?? "");
+    return Response.json({ worker: { ...fakeDetail(wid), runtime_id: "test" } });
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    let now = 1_000_000;
+    const caps = new CapabilityMinter(await loadOrCreateBackendKey(dir), { now: () => now });
+    const c = new RemoteRuntimeClient({
+      runtimeId: "test",
+      endpoint: new RemoteEndpoint(url),
+      capabilities: caps,
+    });
+    for (let i = 0; i < 3; i++) await c.getWorkerBody(wid);
+    now += CAPABILITY_MAX_LIFE_SEC - 10; // within the renewal window: a new read token
+    for (let i = 0; i < 2; i++) await c.getWorkerBody(wid);
+    assert.equal(seen.length, 5);
+    assert.ok(seen.every((a) => a.startsWith("Bearer ey")), "capability tokens sent");
+    assert.equal(new Set(seen.slice(0, 3)).size, 1, "one read token reused");
+    assert.equal(new Set(seen.slice(3)).size, 1);
+    assert.notEqual(seen[3], seen[0], "the renewed token is sent, not the old lines");
+    c.close();
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -305,7 +305,11 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
 
   /** Runs a call on the ready client and learns from a transport failure. */
   async #call<T>(fn: (c: RemoteRuntimeClient) => Promise<T>): Promise<T> {
-    const { conn, client } = await this.#ready();
+    // A ready runtime (the usual case) is used without waiting for anything first.
+    const now = this.#conn;
+    const { conn, client } = this.#state === "ready" && !this.#removed && now.client
+      ? { conn: now, client: now.client }
+      : await this.#ready();
     try {
       return await fn(client);
     } catch (e) {

@@ -89,6 +89,10 @@ export class RemoteHttp implements StreamSide {
   readonly #pool: HttpPool;
   /** The endpoint's own path (a prefix of every request path). */
   readonly #prefix: string;
+  /** The header lines of every request with the bearer token (when one is configured). */
+  readonly #bearerLines: string;
+  /** The header lines of reads with the current shared read token. */
+  #readCache: { token: Promise<string>; lines: string } | undefined;
 
   /** @throws ApiError `endpoint_not_allowed` for a refused IP-literal endpoint (DESIGN §8). */
   constructor(opts: RemoteRuntimeClientOptions) {
@@ -113,6 +117,9 @@ export class RemoteHttp implements StreamSide {
       this.#maxBytes,
     );
     this.#prefix = base.pathname.replace(/\/+$/, "");
+    this.#bearerLines = opts.token
+      ? `${ACCEPT}authorization: Bearer ${opts.token.reveal()}\r\n`
+      : ACCEPT;
     const tls = base.protocol === "https:";
     this.#pool = new HttpPool({
       hostname: base.hostname,
@@ -130,6 +137,33 @@ export class RemoteHttp implements StreamSide {
   /** Keeps no connection idle any more; requests still work (each on its own connection). */
   close(): void {
     this.#pool.close();
+  }
+
+  /**
+   * The header lines of a GET, or undefined when they must be awaited: built once per read
+   * credential (the bearer token, or the shared read token until it is renewed), not per
+   * request.
+   */
+  #readLines(): string | undefined {
+    if (this.#token) return this.#bearerLines;
+    const caps = this.#capabilities;
+    if (!caps) return ACCEPT;
+    const cached = this.#readCache;
+    return cached && cached.token === caps.read(this.runtimeId) ? cached.lines : undefined;
+  }
+
+  /** The header lines of `method` on `path` with its credential. */
+  async #lines(method: Method, path: string): Promise<string> {
+    if (method === "GET") {
+      const ready = this.#readLines();
+      if (ready !== undefined) return ready;
+      const token = this.#capabilities!.read(this.runtimeId);
+      const lines = `${ACCEPT}authorization: Bearer ${await token}\r\n`;
+      this.#readCache = { token, lines };
+      return lines;
+    }
+    const authz = await this.authorization(method, path);
+    return authz ? `${ACCEPT}authorization: ${authz}\r\n` : ACCEPT;
   }
 
   /** The `Authorization` value for `method` on `pathWithQuery`, or null (none configured). */
@@ -187,10 +221,10 @@ export class RemoteHttp implements StreamSide {
     what: string,
     opts: CallOptions,
   ): Promise<Exchanged> {
-    await this.vet();
+    if (!this.#guard.fresh) await this.vet();
     const full = this.#prefix + path;
-    const authz = await this.authorization(method, full);
-    let headers = authz ? `${ACCEPT}authorization: ${authz}\r\n` : ACCEPT;
+    let headers = (method === "GET" ? this.#readLines() : undefined) ??
+      await this.#lines(method, full);
     if (opts.ifNoneMatch !== undefined) headers += `if-none-match: ${opts.ifNoneMatch}\r\n`;
     let body: Uint8Array | undefined;
     if (opts.body !== undefined) {

@@ -206,6 +206,11 @@ export class EndpointGuard {
     }
   }
 
+  /** True when a check now would pass without a lookup (an IP literal, or checked recently). */
+  get fresh(): boolean {
+    return this.#literal || performance.now() < this.#okUntil;
+  }
+
   /** Resolves when the endpoint may be contacted now; throws `endpoint_not_allowed` otherwise. */
   async check(): Promise<void> {
     if (this.#literal || performance.now() < this.#okUntil) return;

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { HttpPool } from "../../backend/registry/http_pool.ts";
+import { concatBytes } from "../../shared/bytes.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -74,7 +75,7 @@ async function makeCall(kind: string): Promise<Call> {
           const req = http.request({ host, port, path, headers, agent }, (res) => {
             const chunks: Uint8Array[] = [];
             res.on("data", (c: Uint8Array) => chunks.push(c));
-            res.on("end", () => resolve(concat(chunks)));
+            res.on("end", () => resolve(concatBytes(chunks)));
             res.on("error", reject);
           });
           req.on("error", reject);
@@ -92,18 +93,6 @@ async function makeCall(kind: string): Promise<Call> {
     }
   }
   throw new Error(`unknown client ${kind}`);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const n = chunks.reduce((a, c) => a + c.byteLength, 0);
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
 
 const call = await makeCall(args.client!);

@@ -7,7 +7,16 @@
  * capability token minted and verified per mutation.
  * @module
  */
-import { backend, backendKey, BEARER, nginx, post, type Proc, runtime } from "./setup.ts";
+import {
+  backend,
+  backendKey,
+  BEARER,
+  forwarder,
+  nginx,
+  post,
+  type Proc,
+  runtime,
+} from "./setup.ts";
 import { fmt, median, rotated, type Target, wrk } from "./wrk.ts";
 
 const MUTATING = { "x-yoi-request": "1", "content-type": "application/json" };
@@ -123,6 +132,17 @@ export async function goals(tmp: string, opts: Record<string, unknown>): Promise
         watch: { proxy: t.be.pid, runtime: t.rt.pid },
       })),
     ];
+    // Anchors: what `Deno.serve` alone costs answering bytes (`fwd:null`), and `Deno.serve` +
+    // this tree's pool forwarding the same GET without Hono, guards or the registry
+    // (`fwd:pool`): the floor under the Backend's own work on this platform.
+    for (const client of ["null", "pool"]) {
+      const f = await forwarder(client, after.rt, `/v1/workers/${after.wid}`, BEARER.authorization);
+      targets.push({
+        name: `fwd:${client}`,
+        url: `${f.url}/w`,
+        watch: { proxy: f.pid, runtime: after.rt.pid },
+      });
+    }
     const r = await rotated(targets, 32, seconds, rounds);
     const ngx = r.get("nginx")!;
     out.push(

@@ -101,6 +101,11 @@ try {
       for (const f of Deno.readDirSync(`${tmp}/${who}`)) file = `${tmp}/${who}/${f.name}`;
     } catch { /* not profiled */ }
     if (!file) continue;
+    // Kept for a closer look (`bench/cpuprofile.ts`, or Chrome's DevTools).
+    const keep = new URL(`../results/profile/hop-${scenario}-${who}.cpuprofile`, import.meta.url);
+    await Deno.mkdir(new URL(".", keep), { recursive: true });
+    await Deno.copyFile(file, keep);
+    console.log(`(profile kept: bench/results/profile/hop-${scenario}-${who}.cpuprofile)`);
     const s = summarizeProfile(JSON.parse(await Deno.readTextFile(file)), Number(args.values.top));
     console.log(`\n## ${who}\n${renderProfile(s)}`);
   }

@@ -31,6 +31,58 @@ type LooseHandler = (
   c: Context,
 ) => Promise<Response | { status: number; body: unknown }>;
 
+/** The name prefix of a parameter that stands for a literal segment (see {@link registrationOf}). */
+const LITERAL_PARAM = "_literal_";
+
+/**
+ * The table template (`/a/{id}/b`) of a pattern as registered on the app: the inverse of
+ * {@link registrationOf}, for checks that compare what an app serves with its documents.
+ */
+export function templateOf(pattern: string): string {
+  return pattern.split("/").map((seg) =>
+    seg.startsWith(`:${LITERAL_PARAM}`)
+      ? seg.slice(LITERAL_PARAM.length + 1)
+      : seg.replace(/^:([A-Za-z0-9_]+)(\{[^}]*\})?$/, "{$1}")
+  ).join("/");
+}
+
+/**
+ * The Hono pattern a route is registered with, and the literal segments it must check itself.
+ *
+ * Hono's fastest router (RegExpRouter, the first SmartRouter tries) cannot take a literal
+ * segment where another route of the same method has a parameter after the same prefix
+ * (`POST …/runtime-connections/test` beside `POST …/runtime-connections/{id}/test`): one such
+ * pair makes SmartRouter fall back to TrieRouter for the whole app, every request paying a
+ * slower match (issue 15). Such a literal is registered as a parameter instead and compared
+ * by the handler, so the public paths stay those of the table (DESIGN §6, §12).
+ */
+export function registrationOf(
+  table: RouteTable,
+  op: string,
+): { pattern: string; literals: [string, string][] } {
+  const r = table[op];
+  const segs = r.path.split("/");
+  const isParam = (s: string) => s.startsWith("{") && s.endsWith("}");
+  const literals: [string, string][] = [];
+  const out = segs.map((seg, i) => {
+    if (seg === "" || isParam(seg)) return seg;
+    const clash = Object.entries(table).some(([other, o]) => {
+      if (other === op || o.method !== r.method) return false;
+      const os = o.path.split("/");
+      if (os.length <= i || !isParam(os[i])) return false;
+      for (let j = 0; j < i; j++) {
+        if (isParam(os[j]) ? !isParam(segs[j]) : os[j] !== segs[j]) return false;
+      }
+      return true;
+    });
+    if (!clash) return seg;
+    const name = `${LITERAL_PARAM}${seg}`;
+    literals.push([name, seg]);
+    return `{${name}}`;
+  });
+  return { pattern: honoPattern(out.join("/")), literals };
+}
+
 /** Adds every route of `table` to `app` with its handler. */
 export function registerRoutes<T extends RouteTable>(
   // deno-lint-ignore no-explicit-any
@@ -43,11 +95,18 @@ export function registerRoutes<T extends RouteTable>(
   for (const op of Object.keys(table) as (keyof T & string)[]) {
     const r: RouteDef = table[op];
     const handler = handlers[op] as unknown as LooseHandler;
-    app.on(r.method, honoPattern(r.path), async (c) => {
+    const { pattern, literals } = registrationOf(table, op);
+    app.on(r.method, pattern, async (c, next) => {
+      const params = c.req.param() as Record<string, string>;
+      for (const [name, literal] of literals) {
+        // Another path after all: the next route, or the 404/405 rule.
+        if (params[name] !== literal) return await next();
+        delete params[name];
+      }
       let raw: Promise<unknown> | undefined;
       const json = () => raw ??= parseJsonBody(c.req.raw, RawJson, max);
       const out = await handler({
-        params: c.req.param(),
+        params,
         query: r.query ? parseWith(r.query, c.req.query()) : {},
         json,
         body: async () => r.body ? parseWith(r.body, await json()) : undefined,
