@@ -11,9 +11,10 @@
  * - the runtime is `ready` and the loop is running (the handle's checks decide the state);
  * - the loop's last answer is at most wait + 1 s old (a frozen runtime is distrusted within
  *   ~6 s; a killed one at once, when the held request's socket fails);
- * - no mutation through this Backend to that runtime was acknowledged after the request that
- *   produced the kept answer was sent (read-your-writes: the next list after a create, input,
- *   stop … asks the runtime itself, and that answer refreshes the mirror).
+ * - no call through this Backend to that runtime ended after the request that produced the kept
+ *   answer was sent (read-your-writes: the next list after a create, input, stop … asks the
+ *   runtime itself, and that answer refreshes the mirror; and so after a detail or transcript
+ *   read, so a list is never older than what a caller has already seen).
  *
  * Otherwise the handle lists as before (a conditional GET). Polls are at least 50 ms apart, so
  * a runtime whose output moves `last_seq` all the time answers at most 20 times a second.
@@ -58,9 +59,9 @@ export class ListMirror {
   readonly #waitMs: number;
   readonly #minGapMs: number;
   readonly #backoffMs: number[];
-  /** Orders list requests and acknowledged mutations (a counter, not a clock). */
+  /** Orders list requests and ended calls (a counter, not a clock). */
   #tick = 0;
-  #mutatedAt = 0;
+  #touchedAt = 0;
   #kept: { list: RemoteWorkerList; ticket: number; at: number } | null = null;
   /** The kept list filtered per status (cleared when it changes): at most four. */
   readonly #filtered = new Map<WorkerStatus, RemoteWorkerList>();
@@ -96,9 +97,12 @@ export class ListMirror {
     this.#kept = { list, ticket, at: performance.now() };
   }
 
-  /** A mutation through this Backend ended: lists ask the runtime until it has answered since. */
-  mutated(): void {
-    this.#mutatedAt = ++this.#tick;
+  /**
+   * A call through this Backend to the runtime ended (a mutation, or a read whose answer was
+   * passed on): lists ask the runtime until one asked after it has answered.
+   */
+  touched(): void {
+    this.#touchedAt = ++this.#tick;
   }
 
   /** Forgets the kept list (a failed poll, a state change). */
@@ -110,7 +114,7 @@ export class ListMirror {
   /** The kept list (filtered to `status`) when it may answer a list now; else null. */
   fresh(status?: WorkerStatus): RemoteWorkerList | null {
     const k = this.#kept;
-    if (!k || !this.#loop || k.ticket < this.#mutatedAt) return null;
+    if (!k || !this.#loop || k.ticket < this.#touchedAt) return null;
     if (performance.now() - k.at > this.#waitMs + 1000) return null;
     if (!status) return k.list;
     let f = this.#filtered.get(status);

@@ -298,13 +298,11 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     );
   }
 
-  /** A call that may change a listed field: the next list asks the runtime (read-your-writes). */
-  #mutate<T>(fn: (c: RemoteRuntimeClient) => Promise<T>): Promise<T> {
-    return this.#call(fn).finally(() => this.#mirror.mutated());
-  }
-
-  /** Runs a call on the ready client and learns from a transport failure. */
-  async #call<T>(fn: (c: RemoteRuntimeClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs a call on the ready client and learns from a transport failure; once it ended, the
+   * next list asks the runtime itself (a list call excepted; read-your-writes, `list_feed.ts`).
+   */
+  async #call<T>(fn: (c: RemoteRuntimeClient) => Promise<T>, list = false): Promise<T> {
     // A ready runtime (the usual case) is used without waiting for anything first.
     const now = this.#conn;
     const { conn, client } = this.#state === "ready" && !this.#removed && now.client
@@ -315,6 +313,8 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     } catch (e) {
       this.#onTransportFailure(conn, e);
       throw e;
+    } finally {
+      if (!list) this.#mirror.touched();
     }
   }
 
@@ -370,7 +370,7 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   /** A conditional GET of the list; an unfiltered answer refreshes the mirror. */
   async #listDirect(signal?: AbortSignal, status?: WorkerStatus): Promise<RemoteWorkerList> {
     const ticket = this.#mirror.ticket();
-    const r = await this.#call((c) => c.listWorkers(signal, status));
+    const r = await this.#call((c) => c.listWorkers(signal, status), true);
     if (!status) this.#mirror.answered(r, ticket);
     this.#mirror.start(); // it answered: a feed that failed may run again
     return r;
@@ -383,24 +383,24 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   workerEnvelope = (id: string) => this.#call((c) => c.getWorkerBody(id));
 
   async createWorker(req: CreateWorkerRequest): Promise<WorkerDetail> {
-    return this.#own(await this.#mutate((c) => c.createWorker(req)));
+    return this.#own(await this.#call((c) => c.createWorker(req)));
   }
 
   // Calls whose answer the handle passes on as the client checked it.
-  input = (id: string, text: string): Promise<Ack> => this.#mutate((c) => c.input(id, text));
-  cancel = (id: string): Promise<Ack> => this.#mutate((c) => c.cancel(id));
-  stop = (id: string): Promise<Ack> => this.#mutate((c) => c.stop(id));
-  pause = (id: string): Promise<Ack> => this.#mutate((c) => c.pause(id));
-  resume = (id: string): Promise<Ack> => this.#mutate((c) => c.resume(id));
+  input = (id: string, text: string): Promise<Ack> => this.#call((c) => c.input(id, text));
+  cancel = (id: string): Promise<Ack> => this.#call((c) => c.cancel(id));
+  stop = (id: string): Promise<Ack> => this.#call((c) => c.stop(id));
+  pause = (id: string): Promise<Ack> => this.#call((c) => c.pause(id));
+  resume = (id: string): Promise<Ack> => this.#call((c) => c.resume(id));
   restore = (id: string, dryRun: boolean): Promise<RestoreResult> =>
-    this.#mutate((c) => c.restore(id, dryRun));
+    this.#call((c) => c.restore(id, dryRun));
 
   async rename(workerId: string, displayName: string): Promise<WorkerDetail> {
-    return this.#own(await this.#mutate((c) => c.rename(workerId, displayName)));
+    return this.#own(await this.#call((c) => c.rename(workerId, displayName)));
   }
 
   deleteWorker = (id: string): Promise<{ worker_id: string }> =>
-    this.#mutate((c) => c.deleteWorker(id));
+    this.#call((c) => c.deleteWorker(id));
   transcript = (id: string, after: number, limit: number): Promise<TranscriptPage> =>
     this.#call((c) => c.transcript(id, after, limit));
   transcriptEnvelope = (id: string, after: number, limit: number) =>
