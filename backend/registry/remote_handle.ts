@@ -20,7 +20,6 @@ import {
   type TranscriptPage,
   type WorkerDetail,
   type WorkerStatus,
-  type WorkerSummary,
 } from "../../shared/mod.ts";
 import {
   type RemoteConfig,
