@@ -23,7 +23,7 @@ import {
 } from "../../shared/routes/mod.ts";
 import { apiHandlers } from "./api.ts";
 import { OpenStreams } from "./events_proxy.ts";
-import { LiveHub } from "./live_hub.ts";
+import { LiveHub, type LiveHubOptions } from "./live_hub.ts";
 import { auditConfigIntent, AuditLog, auditMutations } from "./audit.ts";
 import {
   type BackendConfig,
@@ -91,6 +91,8 @@ export interface BackendOptions {
    * `null`: no key (connections without token_ref send no credential).
    */
   backendKey?: BackendKey | null;
+  /** `GET /api/live`'s timing (tests set a long tick to see what else moves the lists). */
+  live?: LiveHubOptions;
 }
 
 export interface Backend {
@@ -244,6 +246,11 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     ? [adminTokenGuard(opts.adminToken, { sessions, isPublic })]
     : [];
   const csrf = csrfGuard(hosts);
+  const live = new LiveHub(registry, opts.live);
+  /** Open lists refresh right after a worker changes through this Backend. */
+  const nudgeLive = (operation: string, ok: boolean) => {
+    if (ok && operation.startsWith("worker.")) live.nudgeWorkers();
+  };
   // One middleware for every guard, in the order separate layers had: Host allowlist; for
   // `/api` the audit line (around everything after it), admin token, CSRF, JSON bodies, the
   // body limit and — after the guards and the body limit, so a refused request is never
@@ -252,7 +259,7 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     "*",
     guards(hosts, {
       api: [
-        auditMutations(audit, principalOf),
+        auditMutations(audit, principalOf, nudgeLive),
         ...admin,
         csrf,
         requireJsonBody,
@@ -274,7 +281,6 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
   const startedAt = new Date().toISOString();
   const configState = () => ({ ok: liveConfig.ok, diagnostics: liveConfig.diagnostics });
   const streams = new OpenStreams();
-  const live = new LiveHub(registry);
   const apiRoutes = apiHandlers({
     registry,
     streams,

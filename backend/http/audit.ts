@@ -154,6 +154,8 @@ function operationOf(c: Context): AuditEntry {
 export function auditMutations(
   audit: AuditLog,
   principalOf: (req: Request) => string = () => "loopback",
+  /** Told of every mutation once it is answered (e.g. the live lists, to refresh at once). */
+  onDone?: (operation: string, ok: boolean) => void,
 ): MiddlewareHandler {
   return async (c, next) => {
     if (!MUTATING.has(c.req.method)) return await next();
@@ -182,6 +184,7 @@ export function auditMutations(
       outcome,
       principal: principalOf(c.req.raw),
     }).catch(() => {});
+    onDone?.(entry.operation, c.res.ok);
   };
 }
 

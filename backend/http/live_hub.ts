@@ -92,13 +92,16 @@ export class LiveHub {
     }
     if (tab.topics.has(topic)) return;
     tab.topics.add(topic);
+    // The snapshot's reading is also the tabs' shared baseline: what changed since the last
+    // reading goes to the tabs already listening first, or they would never hear of it.
     if (topic === "runtimes") {
       const { runtimes, diagnostics } = await this.#registry.listRuntimes();
-      for (const r of runtimes) this.#runtimes.set(r.runtime_id, JSON.stringify(r));
+      this.#broadcast(topic, this.#diffRuntimes(runtimes), tab);
       this.#send(tab, { topic, type: "snapshot", runtimes, diagnostics });
     } else {
-      const { workers, diagnostics, texts } = await this.#registry.listWorkers();
-      this.#rememberWorkers(workers, texts);
+      const listing = await this.#registry.listWorkers();
+      this.#broadcast(topic, this.#diffWorkers(listing), tab);
+      const { workers, diagnostics } = listing;
       this.#send(tab, { topic, type: "snapshot", workers, diagnostics });
       this.#scheduleWorkers();
     }
@@ -119,10 +122,13 @@ export class LiveHub {
     }
   }
 
-  #broadcast(topic: LiveTopic, frames: unknown[]): void {
+  /** Sends `frames` to every tab listening to `topic` except `but` (it gets a snapshot). */
+  #broadcast(topic: LiveTopic, frames: unknown[], but?: Tab): void {
     if (frames.length === 0) return;
     const texts = frames.map((f) => JSON.stringify(f)); // once per frame, not per tab
-    for (const tab of this.#listening(topic)) for (const t of texts) this.#sendText(tab, t);
+    for (const tab of this.#listening(topic)) {
+      if (tab !== but) { for (const t of texts) this.#sendText(tab, t); }
+    }
   }
 
   /** `texts[i]` is `workers[i]` as JSON (kept by the registry's handles, not serialised here). */
@@ -130,21 +136,38 @@ export class LiveHub {
     this.#workers = new Map(workers.map((w, i) => [key(w), texts[i]]));
   }
 
-  #scheduleWorkers() {
+  /**
+   * A worker was changed through this Backend: tabs hear of it after the coalescing pause, not
+   * at the next tick (a stop in one window shows in the others at once).
+   */
+  nudgeWorkers(): void {
+    if (this.#closed || this.#listening("workers").length === 0) return;
+    clearTimeout(this.#workersTimer);
+    this.#workersTimer = undefined;
+    this.#scheduleWorkers(this.#opts.coalesceMs);
+  }
+
+  #scheduleWorkers(delayMs = this.#opts.workersIntervalMs) {
     if (this.#closed || this.#workersTimer !== undefined) return;
     this.#workersTimer = setTimeout(async () => {
       this.#workersTimer = undefined;
       if (this.#listening("workers").length === 0) return; // nobody listens: stop reading
       try {
-        await this.#diffWorkers();
+        this.#broadcast("workers", this.#diffWorkers(await this.#registry.listWorkers()));
       } finally {
         this.#scheduleWorkers();
       }
-    }, this.#opts.workersIntervalMs);
+    }, delayMs);
   }
 
-  async #diffWorkers(): Promise<void> {
-    const { workers, diagnostics, texts } = await this.#registry.listWorkers();
+  /** The frames that take the tabs from the last reading to `listing`, which becomes the new one. */
+  #diffWorkers(
+    { workers, diagnostics, texts }: {
+      workers: WorkerSummary[];
+      diagnostics: unknown[];
+      texts: string[];
+    },
+  ): unknown[] {
     const frames: unknown[] = [];
     const seen = new Set<string>();
     for (const [i, w] of workers.entries()) {
@@ -161,7 +184,7 @@ export class LiveHub {
     }
     this.#rememberWorkers(workers, texts);
     if (frames.length) frames.push({ topic: "workers", type: "diagnostics", diagnostics });
-    this.#broadcast("workers", frames);
+    return frames;
   }
 
   #scheduleRuntimes() {
