@@ -58,6 +58,7 @@ export interface RemoteHandleOptions {
 
 /** A check that ended this recently answers an inline re-check (no storm of checks). */
 const RECHECK_FRESH_MS = 250;
+const RECHECK_MAX_MS = 2_000; // a runtime back after a long outage is used within 2 s
 
 /** The client of one configuration; retired (streams move on) when the config changes. */
 interface Connection {
@@ -260,16 +261,16 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
     }
   }
 
+  /** Age past which a request re-checks inline: 250 ms ×2 per failure, ≤ 2 s (≤ the interval). */
+  #recheckAfterMs(): number {
+    const cap = Math.max(Math.min(this.#schedule.intervalMs, RECHECK_MAX_MS), RECHECK_FRESH_MS);
+    return Math.min(RECHECK_FRESH_MS * 2 ** Math.min(this.#health.failures, 16), cap);
+  }
+
   /**
    * The client when the runtime is `ready`; otherwise one inline re-check (shared with a
    * check in flight, or answered by one that just ended), then the state's typed refusal.
    */
-  /** Age past which a request re-checks inline: 250 ms ×2 per failure, ≤ the interval. */
-  #recheckAfterMs(): number {
-    const cap = Math.max(this.#schedule.intervalMs, RECHECK_FRESH_MS);
-    return Math.min(RECHECK_FRESH_MS * 2 ** Math.min(this.#health.failures, 16), cap);
-  }
-
   async #ready(): Promise<{ conn: Connection; client: RemoteRuntimeClient }> {
     if (this.#removed) {
       throw new ApiError("runtime_not_found", `Runtime ${this.runtimeId} is not registered.`);

@@ -68,3 +68,24 @@ Deno.test("requests to a down runtime re-check it ever less often (a polling pag
     await closing;
   }
 });
+
+Deno.test("after a long outage a request still re-checks a down runtime within 2 s (it may be back)", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  const closing = (async () => {
+    for await (const conn of l) conn.close();
+  })().catch(() => {});
+  const h = new RemoteRuntimeHandle({ id: "down", endpoint: `http://127.0.0.1:${port}` }, {});
+  try {
+    h.startHealth(60_000);
+    for (let i = 0; i < 8; i++) await h.check(); // 8+ failures: 250 ms·2^8 would be > 60 s
+    const before = h.health().health_history.length;
+    await new Promise((r) => setTimeout(r, 2_100));
+    await assert.rejects(() => h.listWorkers());
+    assert.equal(h.health().health_history.length, before + 1, "one inline re-check");
+  } finally {
+    h.remove();
+    l.close();
+    await closing;
+  }
+});
