@@ -122,8 +122,8 @@ export function ConsoleToolbar(props: {
           }}
         >
           <p id="stop-confirm-text">
-            Stop this worker? A running turn is cancelled and the worker takes no more input. This
-            cannot be undone.
+            Stop this worker? A running turn is cancelled and the worker takes no more input until
+            you restore it (its history is kept).
           </p>
           <div class="actions">
             <button
