@@ -77,6 +77,7 @@ function settings(quick: boolean) {
       warmup: quick ? 2 : 3,
       rounds: 3,
       perRound: quick ? 3 : 7,
+      windowMs: quick ? 300 : 1500,
       hungSamples: quick ? 2 : 5,
       deadlineMs: 500,
       batch: 8,
