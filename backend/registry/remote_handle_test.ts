@@ -42,14 +42,8 @@ Deno.test("an unresolvable token_ref fails closed: every call is token_ref_unres
 });
 
 Deno.test("requests to a down runtime re-check it ever less often (a polling page is not a check per second)", async () => {
-  // A port this test keeps, where every connection is closed at once: each check fails at
-  // once. (A freed port could be taken by another test's server meanwhile.)
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  const closing = (async () => {
-    for await (const conn of l) conn.close();
-  })().catch(() => {});
-  const h = new RemoteRuntimeHandle({ id: "down", endpoint: `http://127.0.0.1:${port}` }, {});
+  await using down = downPort();
+  const h = new RemoteRuntimeHandle({ id: "down", endpoint: down.endpoint }, {});
   try {
     h.startHealth(60_000); // one scheduled check now, the next in a minute
     await h.check();
@@ -64,18 +58,12 @@ Deno.test("requests to a down runtime re-check it ever less often (a polling pag
     assert.equal(h.state, "unreachable");
   } finally {
     h.remove();
-    l.close();
-    await closing;
   }
 });
 
 Deno.test("after a long outage a request still re-checks a down runtime within 2 s (it may be back)", async () => {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  const closing = (async () => {
-    for await (const conn of l) conn.close();
-  })().catch(() => {});
-  const h = new RemoteRuntimeHandle({ id: "down", endpoint: `http://127.0.0.1:${port}` }, {});
+  await using down = downPort();
+  const h = new RemoteRuntimeHandle({ id: "down", endpoint: down.endpoint }, {});
   try {
     h.startHealth(60_000);
     for (let i = 0; i < 8; i++) await h.check(); // 8+ failures: 250 ms·2^8 would be > 60 s
@@ -85,7 +73,23 @@ Deno.test("after a long outage a request still re-checks a down runtime within 2
     assert.equal(h.health().health_history.length, before + 1, "one inline re-check");
   } finally {
     h.remove();
-    l.close();
-    await closing;
   }
 });
+
+/**
+ * A port the test keeps, where every connection is closed at once: each check fails at once.
+ * (A freed port could be taken by another test's server meanwhile.)
+ */
+function downPort() {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closing = (async () => {
+    for await (const conn of l) conn.close();
+  })().catch(() => {});
+  return {
+    endpoint: `http://127.0.0.1:${(l.addr as Deno.NetAddr).port}`,
+    async [Symbol.asyncDispose]() {
+      l.close();
+      await closing;
+    },
+  };
+}
