@@ -176,13 +176,14 @@ export async function createBackend(opts: BackendOptions): Promise<Backend> {
     ? null
     : opts.backendKey ?? await loadOrCreateBackendKey(stateDir);
   const capabilities = backendKey ? new CapabilityMinter(backendKey) : undefined;
-  const createRemote = (cfg: RemoteConfig, onChange: () => void) =>
+  const createRemote = (cfg: RemoteConfig, onChange: () => void, onWorkersChange: () => void) =>
     new RemoteRuntimeHandle(cfg, {
       timeoutMs: opts.remoteTimeoutMs,
       tokenPolicy,
       capabilities,
       backoffMs: opts.reconnectBackoffMs,
       onChange,
+      onWorkersChange,
     });
   const registry = new RuntimeRegistry([new EmbeddedRuntimeHandle(embedded)], {
     fanoutDeadlineMs: opts.fanoutDeadlineMs,

@@ -6,7 +6,9 @@
  * The hub, not the tab, watches the registry: runtime entries follow the
  * registry's change notifications (health, edits, hand edits); worker lists
  * are read once per tick for all tabs together (one fan-out per tick, not one
- * per tab) and only while a tab listens. Bursts are coalesced into one diff.
+ * per tab) and only while a tab listens, and sooner — after a short coalescing
+ * pause — when a worker changes through this Backend or a remote runtime's list
+ * feed reports a change. Bursts are coalesced into one diff.
  * @module
  */
 import type { RuntimeEntry, WorkerSummary } from "../../shared/mod.ts";
@@ -53,7 +55,13 @@ export class LiveHub {
       maxSockets: opts.maxSockets ?? 256,
       maxBuffered: opts.maxBuffered ?? 4 << 20,
     };
-    this.#unsubscribe = registry.onChange(() => this.#scheduleRuntimes());
+    const offRuntimes = registry.onChange(() => this.#scheduleRuntimes());
+    // A remote runtime's list feed saw its workers change (made there, or a turn ended).
+    const offWorkers = registry.onWorkersChange(() => this.nudgeWorkers());
+    this.#unsubscribe = () => {
+      offRuntimes();
+      offWorkers();
+    };
   }
 
   /** Upgrades `req` into a live socket of this hub. */

@@ -6,11 +6,13 @@
 import assert from "node:assert/strict";
 import { createBackend } from "./app.ts";
 import { waitUntil } from "../../tests/support/wait.ts";
+import { RuntimeProcess } from "../../tests/support/runtime_process.ts";
 
 type Frame = { topic?: string; type?: string; worker?: { worker_id?: string; status?: string } };
 
-async function liveBackend() {
+async function liveBackend(configToml?: string) {
   const stateDir = await Deno.makeTempDir();
+  if (configToml) await Deno.writeTextFile(`${stateDir}/workspace-backend.local.toml`, configToml);
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -87,4 +89,23 @@ Deno.test("/api/live: a worker changed through the Backend reaches open tabs wit
   assert.equal(stop.status, 200);
   await stop.body?.cancel();
   await waitUntil("the stop reaches the tab", () => upsertOf(frames, id, "stopped"));
+});
+
+Deno.test("/api/live: a worker made directly at a remote runtime reaches open tabs by its list feed, not the tick", async () => {
+  await using rt = await RuntimeProcess.start({ id: "far" });
+  await using b = await liveBackend(`[[runtimes.remote]]\nid = "far"\nendpoint = "${rt.url}"\n`);
+  await waitUntil("the remote is ready", async () => {
+    const res = await fetch(`${b.base}/api/runtimes/far`);
+    return res.ok && (await res.json()).runtime.state === "ready";
+  });
+  const frames = await b.tab();
+  // Not through this Backend: only the runtime's held list request can tell the hub.
+  const res = await fetch(`${rt.url}/v1/workers`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ profile: "echo" }),
+  });
+  assert.equal(res.status, 201);
+  const id = (await res.json()).worker.worker_id as string;
+  await waitUntil("the new worker reaches the tab", () => upsertOf(frames, id));
 });

@@ -51,6 +51,8 @@ export interface ListMirrorOptions {
   waitMs?: number;
   minGapMs?: number;
   backoffMs?: number[];
+  /** Told when a feed answer brings a list that differs from the kept one. */
+  onChanged?: () => void;
 }
 
 /** The kept list of one remote runtime and the loop that keeps it current; the handle owns it. */
@@ -59,6 +61,7 @@ export class ListMirror {
   readonly #waitMs: number;
   readonly #minGapMs: number;
   readonly #backoffMs: number[];
+  readonly #onChanged?: () => void;
   /** Orders list requests and ended calls (a counter, not a clock). */
   #tick = 0;
   #touchedAt = 0;
@@ -78,6 +81,7 @@ export class ListMirror {
     this.#waitMs = opts.waitMs ?? FEED_WAIT_MS;
     this.#minGapMs = opts.minGapMs ?? FEED_MIN_GAP_MS;
     this.#backoffMs = opts.backoffMs ?? FEED_BACKOFF_MS;
+    this.#onChanged = opts.onChanged;
   }
 
   /** Whether the loop runs. */
@@ -161,8 +165,10 @@ export class ListMirror {
       try {
         const list = await this.#source.poll(this.#waitMs, signal);
         if (signal.aborted) return;
+        const before = this.#kept?.list;
         this.answered(list, ticket);
         this.#failures = 0;
+        if (list !== before) this.#onChanged?.(); // a 304 answers with the kept list itself
       } catch {
         this.distrust();
         if (signal.aborted) return;

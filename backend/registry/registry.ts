@@ -26,7 +26,11 @@ export interface RegistryOptions {
   /** Registry-level diagnostics, e.g. an unparsable config file. */
   diagnostics?: Diagnostic[];
   /** Builds the handle of a remote connection added or re-added live. */
-  createRemote?: (cfg: RemoteConfig, onChange: () => void) => RemoteRuntimeHandle;
+  createRemote?: (
+    cfg: RemoteConfig,
+    onChange: () => void,
+    onWorkersChange: () => void,
+  ) => RemoteRuntimeHandle;
   /** Periodic health checks of remote runtimes, ms (0: off). */
   healthIntervalMs?: number;
 }
@@ -48,6 +52,7 @@ export class RuntimeRegistry {
   /** The last `/api/workers` answer per status filter (at most five). */
   readonly #bodies: BodyCache = new Map();
   #listeners = new Set<() => void>();
+  #workerListeners = new Set<() => void>();
 
   constructor(handles: RuntimeHandle[], opts: RegistryOptions = {}) {
     this.fanoutDeadlineMs = opts.fanoutDeadlineMs ?? 2000;
@@ -67,6 +72,20 @@ export class RuntimeRegistry {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
   }
+
+  /** Calls `fn` when a runtime's list feed reports changed workers; returns the unsubscribe. */
+  onWorkersChange(fn: () => void): () => void {
+    this.#workerListeners.add(fn);
+    return () => this.#workerListeners.delete(fn);
+  }
+
+  #workersChanged = () => {
+    for (const fn of this.#workerListeners) {
+      try {
+        fn();
+      } catch { /* a listener's failure is its own */ }
+    }
+  };
 
   #changed = () => {
     this.#version++;
@@ -146,7 +165,7 @@ export class RuntimeRegistry {
     if (!this.#createRemote) {
       throw new ApiError("internal_error", "This registry cannot add runtimes live.");
     }
-    const h = this.#createRemote(cfg, this.#changed);
+    const h = this.#createRemote(cfg, this.#changed, this.#workersChanged);
     this.#register(h);
     h.startHealth(this.healthIntervalMs);
     if (this.healthIntervalMs <= 0) h.check().catch(() => {});
@@ -273,6 +292,7 @@ export class RuntimeRegistry {
 
   async close(): Promise<void> {
     this.#listeners.clear();
+    this.#workerListeners.clear();
     await Promise.all([...this.#handles.values()].map((h) => h.close().catch(() => {})));
   }
 

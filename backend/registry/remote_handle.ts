@@ -54,6 +54,8 @@ export interface RemoteHandleOptions {
   fanout?: FanoutOptions;
   /** Told whenever the state, health or config of this runtime changes. */
   onChange?: () => void;
+  /** Told when the list feed brings a changed worker list (the live lists refresh). */
+  onWorkersChange?: () => void;
 }
 
 /** A check that ended this recently answers an inline re-check (no storm of checks). */
@@ -85,16 +87,14 @@ export class RemoteRuntimeHandle implements RuntimeHandle {
   #inflight: Promise<void> | null = null;
   #lastCheckEnded = 0;
   readonly #schedule = new HealthSchedule(() => this.check(), () => this.#health.failures);
-  /** The kept worker list, fed by held list requests while ready (`list_feed.ts`). */
+  /** The kept worker list, fed by held list requests while ready (`list_feed.ts`); a failed
+   * poll only ends the feed (the next call finds out about the runtime, as before). */
   readonly #mirror = new ListMirror({
     eligible: () =>
       this.#state === "ready" && !this.#removed && this.#summary?.capabilities.list_wait === true,
-    // A failure only ends the feed; the next call finds out about the runtime, as before.
-    poll: (waitMs, signal) => {
-      if (!this.#conn.client) throw this.#refusal();
-      return this.#conn.client.listWorkers(signal, undefined, waitMs);
-    },
-  });
+    poll: (waitMs, signal) =>
+      this.#conn.client?.listWorkers(signal, undefined, waitMs) ?? Promise.reject(this.#refusal()),
+  }, { onChanged: () => this.#opts.onWorkersChange?.() });
   #removed = false;
   /** Removed because the Backend is stopping, not because the connection was deleted. */
   #shuttingDown = false;
