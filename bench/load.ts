@@ -15,6 +15,8 @@ import type {
 
 export type { LatencyAnswer, TargetSpec, ThroughputAnswer, ThroughputCommand };
 
+import { stopChild } from "../tests/support/spawn.ts";
+
 const SCRIPT = new URL("./load_client.ts", import.meta.url).pathname;
 /** Upper bound for one command beyond its own warm-up and window. */
 const COMMAND_SLACK_MS = 30_000;
@@ -87,13 +89,7 @@ export class LoadClient {
       await this.#writer.write(new TextEncoder().encode(`{"op":"exit"}\n`));
       await this.#writer.close();
     } catch { /* already gone */ }
-    const t = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }, 5_000);
-    await this.child.status;
-    clearTimeout(t);
+    await stopChild(this.child, 5_000, null); // asked to exit above; killed if it does not
   }
 }
 

@@ -6,6 +6,7 @@
  * and running as root; otherwise its rows are skipped with one line saying why.
  * @module
  */
+import { stopChild } from "../tests/support/spawn.ts";
 import { childPids } from "./proc_stat.ts";
 import { freePort, type Procs, sleep, type Stoppable } from "./procs.ts";
 
@@ -143,16 +144,8 @@ export async function startNginx(
         pids: () => [child.pid, ...childPids(child.pid)],
         stop: async () => {
           if (exited) return;
-          try {
-            child.kill("SIGTERM");
-          } catch { /* gone */ }
-          const t = setTimeout(() => {
-            try {
-              child.kill("SIGKILL");
-            } catch { /* gone */ }
-          }, STOP_GRACE_MS);
+          await stopChild(child, STOP_GRACE_MS);
           await status;
-          clearTimeout(t);
           await stderr.catch(() => "");
         },
       };

@@ -5,7 +5,7 @@
  * (the "before" tree: `git archive <commit>` unpacked somewhere).
  * @module
  */
-import { spawnListening } from "../../tests/support/spawn.ts";
+import { spawnListening, stopChild } from "../../tests/support/spawn.ts";
 
 export const TOKEN = "hop-bench-token-0123456789abcdef0123456789";
 const HERE = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -26,17 +26,8 @@ function track(child: Deno.ChildProcess, port: number, done?: Promise<unknown>):
     url: `http://127.0.0.1:${port}`,
     async stop() {
       procs.delete(p);
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const t = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 5000);
-      await child.status;
+      await stopChild(child, 5000);
       await done;
-      clearTimeout(t);
     },
   };
   procs.add(p);

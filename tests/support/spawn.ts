@@ -77,3 +77,26 @@ export async function spawnListening(
   });
   return { child, port, output, done };
 }
+
+/**
+ * Stops a child: `signal` (default SIGTERM), then SIGKILL if it has not exited after
+ * `graceMs`; resolves with its status. Never throws for a child that is already gone.
+ */
+export async function stopChild(
+  child: Deno.ChildProcess,
+  graceMs: number,
+  signal: Deno.Signal | null = "SIGTERM",
+): Promise<Deno.CommandStatus> {
+  const kill = (s: Deno.Signal) => {
+    try {
+      child.kill(s);
+    } catch { /* already exited */ }
+  };
+  if (signal) kill(signal);
+  const t = setTimeout(() => kill("SIGKILL"), graceMs);
+  try {
+    return await child.status;
+  } finally {
+    clearTimeout(t);
+  }
+}
