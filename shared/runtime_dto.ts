@@ -195,13 +195,14 @@ export const RenameWorkerRequestSchema = z.strictObject({
 });
 export type RenameWorkerRequest = z.infer<typeof RenameWorkerRequestSchema>;
 
-/** `GET /v1/workers?status=`: one status to filter by. */
 /** Longest `wait` of a held list request, ms (`GET /v1/workers?wait=`). */
 export const LIST_WAIT_MAX_MS = 30_000;
 
-export const WorkerListQuerySchema = z.object({
-  status: WorkerStatusSchema.optional(),
-  /** With `If-None-Match` naming the current version: hold the answer until it changes. */
+/** `?status=`: one status to filter a worker list by (the Backend's lists take only this). */
+export const WorkerStatusQuerySchema = z.object({ status: WorkerStatusSchema.optional() });
+
+/** `GET /v1/workers?status=&wait=`: `wait` with `If-None-Match` holds the answer until it changes. */
+export const WorkerListQuerySchema = WorkerStatusQuerySchema.extend({
   wait: queryCount(0, LIST_WAIT_MAX_MS).optional(),
 });
 
@@ -226,7 +227,9 @@ export const TRANSCRIPT_LIMIT_MAX = 5000;
  * `0x10` or ` 7` and answer "received NaN" for words; this says what is wanted instead.
  */
 function queryCount(min: 0 | 1, max?: number) {
-  const what = `must be a whole number${min === 1 ? " from 1" : ""}${max ? ` to ${max}` : ""}`;
+  const what = `must be a whole number${
+    max ? ` from ${min} to ${max}` : min ? ` from ${min}` : ""
+  }`;
   const n = z.number({ error: what }).int({ error: what }).min(min, { error: what });
   return z.preprocess(
     (v) => (typeof v === "string" && /^[0-9]{1,16}$/.test(v) ? Number(v) : v),

@@ -22,6 +22,7 @@ import {
   InputRequestSchema,
   RenameWorkerRequestSchema,
   TranscriptEnvelopeSchema,
+  WorkerStatusQuerySchema,
 } from "../runtime_dto.ts";
 import {
   AddConnectionRequestSchema,
@@ -122,7 +123,7 @@ export const BACKEND_ROUTES = join(BACKEND_PATHS, {
   "worker.list_all": {
     tag: "workers",
     summary: "Workers of every runtime, queried in parallel under a deadline",
-    query: RUNTIME_ROUTES["worker.list"].query,
+    query: WorkerStatusQuerySchema,
     responses: {
       200: ok(BackendWorkerListSchema, "Workers, with a diagnostic per runtime left out"),
     },
@@ -160,7 +161,7 @@ export const BACKEND_ROUTES = join(BACKEND_PATHS, {
   "worker.list": {
     tag: "workers",
     summary: "One runtime's workers",
-    query: RUNTIME_ROUTES["worker.list"].query,
+    query: WorkerStatusQuerySchema,
     responses: { 200: ok(BackendWorkerListSchema, "Workers") },
     errors: proxied("worker.list"),
     auth: admin,
